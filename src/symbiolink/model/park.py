@@ -1,0 +1,246 @@
+"""The park model: parks, companies and their streams (``symbiolink-park/1``).
+
+Each attribute is declared once, here, with its meaning and unit; validation, the spreadsheet
+template, the CSV/Excel readers and ``docs/park-file.md`` are all derived from these declarations
+(see :mod:`symbiolink.model.schema`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from symbiolink.model.units import to_canonical
+
+FORMAT = "symbiolink-park/1"
+
+Direction = Literal["supply", "demand"]
+StreamKind = Literal["material", "energy", "water"]
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$"
+
+
+def attr(
+    meaning: str,
+    *,
+    unit: str | None = None,
+    example: Any = None,
+    accepted: str | None = None,
+    code: bool = False,
+    default: Any = None,
+    required: bool = False,
+    **constraints: Any,
+) -> Any:
+    """Declare one attribute of the park file: its meaning, unit, an example and what it accepts."""
+    extra: dict[str, Any] = {}
+    if unit:
+        extra["unit"] = unit
+    if example is not None:
+        extra["example"] = example
+    if accepted:
+        extra["accepted"] = accepted
+    if code:
+        extra["code"] = True
+    if required:
+        return Field(description=meaning, json_schema_extra=extra, **constraints)
+    return Field(default=default, description=meaning, json_schema_extra=extra, **constraints)
+
+
+Id = Annotated[str, Field(min_length=1, max_length=128, pattern=ID_PATTERN)]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Latitude = Annotated[float, Field(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, Field(ge=-180.0, le=180.0)]
+ID_ACCEPTED = "letters, digits and . _ : - (no spaces), starting with a letter or digit, at most 128 characters"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+        allow_inf_nan=False,
+        str_strip_whitespace=True,
+        frozen=False,
+        validate_default=False,
+    )
+
+
+class Park(_Strict):
+    """An industrial park (or any site that groups companies)."""
+
+    id: Id = attr("Unique id of the park in this file.", example="hp-1", accepted=ID_ACCEPTED, required=True)
+    name: Text = attr("Name of the park.", example="Nam Cau Kien industrial park", required=True)
+    country: str | None = attr(
+        "Country, ISO 3166-1 alpha-2.", example="VN", accepted="two capital letters such as VN, DK",
+        pattern=r"^[A-Z]{2}$",
+    )
+    lat: Latitude | None = attr("Latitude of the park's centre.", unit="degree", example=20.93, accepted="a number from -90 to 90")
+    lon: Longitude | None = attr("Longitude of the park's centre.", unit="degree", example=106.62, accepted="a number from -180 to 180")
+
+
+class Company(_Strict):
+    """A company (a plant, a utility, a farm, a town's heating network) in a park."""
+
+    id: Id = attr("Unique id of the company in this file.", example="steel", accepted=ID_ACCEPTED, required=True)
+    name: Text = attr("Name of the company or plant.", example="Billet steel mill", required=True)
+    park: Id = attr("Id of the park the company is in.", example="hp-1", required=True)
+    isic: str | None = attr(
+        "Sector, ISIC Rev.4 at any level (division, group or class).", example="2410",
+        accepted="an ISIC Rev.4 code such as 24, 241, 2410 or 24.10", code=True,
+    )
+    nace: str | None = attr(
+        "Sector, NACE Rev.2 at any level.", example="24.10",
+        accepted="a NACE Rev.2 code such as 24, 24.1, 24.10 or 2410", code=True,
+    )
+    vsic: str | None = attr(
+        "Sector, VSIC 2018 (Viet Nam) at any level.", example="24100",
+        accepted="a VSIC 2018 code of 2 to 5 digits such as 24, 2410, 24100", code=True,
+    )
+    description: str | None = attr("What the company does.", example="EAF melting of scrap", max_length=10000)
+    lat: Latitude | None = attr("Latitude of the site; absent means the park's.", unit="degree", example=20.931, accepted="a number from -90 to 90")
+    lon: Longitude | None = attr("Longitude of the site; absent means the park's.", unit="degree", example=106.622, accepted="a number from -180 to 180")
+
+    @field_validator("isic", "nace", "vsic", mode="before")
+    @classmethod
+    def _code_as_text(cls, v: Any) -> Any:
+        # Spreadsheets hand codes over as numbers; a whole number is read as its digits.
+        if isinstance(v, int) and not isinstance(v, bool):
+            return str(v)
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return v
+
+    def sector_isic(self) -> str | None:
+        """The company's sector in ISIC Rev.4, from whichever code it gives."""
+        from symbiolink.codes.sectors import sector_to_isic
+
+        return sector_to_isic(isic=self.isic, nace=self.nace, vsic=self.vsic)
+
+
+NonNegative = Annotated[float, Field(ge=0.0)]
+
+
+class StreamProperties(_Strict):
+    """Quality and economics of a stream. Further keys are kept and shown."""
+
+    temperature_c: float | None = attr(
+        "Temperature of an energy or water stream (supply: as available; demand: as required).",
+        unit="degC", example=90.0, accepted="a number above -273.15", gt=-273.15,
+    )
+    pressure_bar: NonNegative | None = attr("Pressure of steam or gas, absolute.", unit="bar", example=12.0, accepted="a number >= 0")
+    contaminants: dict[str, NonNegative] | None = attr(
+        "Concentrations in a supply, by contaminant name (ppm for water).", unit="mg/L",
+        example={"COD": 80.0, "TSS": 30.0}, accepted="an object of names to numbers >= 0",
+    )
+    max_contaminants: dict[str, NonNegative] | None = attr(
+        "Highest concentration a demand accepts, by contaminant name (ppm for water).", unit="mg/L",
+        example={"TDS": 500.0}, accepted="an object of names to numbers >= 0",
+    )
+    density_t_m3: float | None = attr(
+        "Bulk density, needed to turn a material given by volume into tonnes.", unit="t/m3",
+        example=1.2, accepted="a number > 0", gt=0.0,
+    )
+    moisture_pct: float | None = attr("Moisture content by mass.", unit="%", example=12.0, accepted="a number from 0 to 100", ge=0.0, le=100.0)
+    lhv_mj_kg: NonNegative | None = attr("Lower heating value of a fuel.", unit="MJ/kg", example=14.0, accepted="a number >= 0")
+    price: float | None = attr(
+        "Price asked (supply) or paid today for the virgin input (demand), per tonne (material), "
+        "m3 (water) or MWh (energy), in `currency`.", unit="currency/canonical unit", example=25.0,
+        accepted="a number",
+    )
+    disposal_cost: float | None = attr(
+        "What the supplier pays today to get rid of the stream, per tonne, m3 or MWh, in `currency`.",
+        unit="currency/canonical unit", example=18.0, accepted="a number",
+    )
+    currency: str | None = attr(
+        "Currency of `price` and `disposal_cost`, ISO 4217 (USD if absent).", example="VND",
+        accepted="three capital letters such as USD, EUR, VND", pattern=r"^[A-Z]{3}$",
+    )
+
+    @field_validator("contaminants", "max_contaminants", mode="before")
+    @classmethod
+    def _no_empty_names(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            for k in v:
+                if not str(k).strip():
+                    raise ValueError("a contaminant name is empty")
+        return v
+
+
+class Stream(_Strict):
+    """Something a company has to give (``supply``) or needs (``demand``)."""
+
+    id: Id = attr("Unique id of the stream in this file.", example="steel-slag", accepted=ID_ACCEPTED, required=True)
+    company: Id = attr("Id of the company that gives or needs it.", example="steel", required=True)
+    direction: Direction = attr(
+        "supply: a by-product, waste, surplus heat or effluent to give; demand: something needed.",
+        example="supply", accepted="supply or demand", required=True,
+    )
+    kind: StreamKind = attr(
+        "What the stream physically is: material (incl. solid and liquid fuels), energy (steam, hot "
+        "water, electricity, fuel gases), water.", example="material", accepted="material, energy or water",
+        required=True,
+    )
+    name: Text = attr("Name in any language.", example="EAF slag", required=True)
+    description: str | None = attr("Free-text description.", example="Black slag from electric arc furnace", max_length=10000)
+    ewc: str | None = attr(
+        "List of Waste (EWC) code.", example="100202",
+        accepted="six digits of the List of Waste, spaces and a trailing * allowed (10 02 02)", code=True,
+    )
+    quantity: NonNegative | None = attr(
+        "Amount per time, in `unit`.", example=60000.0, accepted="a number >= 0",
+    )
+    unit: str | None = attr(
+        "Unit of `quantity`: a mass, volume or energy per time, or a power.", example="t/yr",
+        accepted="a rate such as t/yr, kg/day, m3/h, MWh/yr, GJ/month, kW",
+    )
+    properties: StreamProperties = Field(default_factory=StreamProperties, description="Quality and economics.")
+
+    @field_validator("ewc", mode="before")
+    @classmethod
+    def _ewc_as_text(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            return f"{v:06d}"
+        if isinstance(v, float) and v.is_integer():
+            return f"{int(v):06d}"
+        return v
+
+    def canonical_quantity(self) -> float | None:
+        """The quantity in the kind's canonical unit (t/yr, m3/h, MWh/yr), if it can be known."""
+        if self.quantity is None or self.unit is None:
+            return None
+        try:
+            value = to_canonical(self.quantity, self.unit, self.kind, density_t_m3=self.properties.density_t_m3)
+        except ValueError:
+            return None
+        return value if value is None or math.isfinite(value) else None
+
+
+class ParkFile(_Strict):
+    """A whole park file: one or more parks with their companies and streams."""
+
+    format: Literal["symbiolink-park/1"] = attr("Format tag.", example=FORMAT, accepted=FORMAT, required=True)
+    parks: list[Park] = Field(default_factory=list)
+    companies: list[Company] = Field(default_factory=list)
+    streams: list[Stream] = Field(default_factory=list)
+
+    def to_document(self) -> dict[str, Any]:
+        """The park file as a JSON-ready dictionary, with absent optional fields left out."""
+        doc = self.model_dump(mode="json", exclude_none=True)
+        for stream in doc["streams"]:
+            if not stream.get("properties"):
+                stream.pop("properties", None)
+        return doc
+
+    def company_by_id(self) -> dict[str, Company]:
+        return {c.id: c for c in self.companies}
+
+    def park_by_id(self) -> dict[str, Park]:
+        return {p.id: p for p in self.parks}
+
+    def location_of(self, company: Company) -> tuple[float, float] | None:
+        """A company's coordinates, or its park's where it gives none."""
+        if company.lat is not None and company.lon is not None:
+            return company.lat, company.lon
+        park = self.park_by_id().get(company.park)
+        if park is not None and park.lat is not None and park.lon is not None:
+            return park.lat, park.lon
+        return None
