@@ -36,7 +36,9 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", fold(text))
 
 
-def search_codes(text: str, *, systems: tuple[str, ...] = ("ewc", "isic", "nace", "vsic"), limit: int = 20) -> list[CodeHit]:
+def search_codes(
+    text: str, *, systems: tuple[str, ...] = ("ewc", "isic", "nace", "vsic"), limit: int = 20
+) -> list[CodeHit]:
     """Codes whose titles contain all the words of ``text`` (as prefixes), best first.
 
     A word matches a title word it begins (``slag`` finds ``slags``). Ties go to shorter titles,
@@ -44,7 +46,7 @@ def search_codes(text: str, *, systems: tuple[str, ...] = ("ewc", "isic", "nace"
 
     Examples
     --------
-    >>> [h.code for h in search_codes("gypsum desulphurisation", systems=("ewc",))][:1]
+    >>> [h.code for h in search_codes("desulphurisation solid", systems=("ewc",))][:1]
     ['10 01 05']
     """
     query = _words(text)
@@ -52,7 +54,9 @@ def search_codes(text: str, *, systems: tuple[str, ...] = ("ewc", "isic", "nace"
         return []
     hits: list[CodeHit] = []
 
-    def consider(system: str, code: str, title: str, extra: str = "", hazardous: bool = False) -> None:
+    def consider(
+        system: str, code: str, title: str, extra: str = "", hazardous: bool = False
+    ) -> None:
         words = _words(title + " " + extra)
         if all(any(w.startswith(q) for w in words) for q in query):
             exact = sum(1 for q in query if q in words)

@@ -116,7 +116,9 @@ def sector_lookup(system: str, text: str) -> SectorCode | None:
     return _LOOKUPS[system](text)
 
 
-def sector_to_isic(*, isic: str | None = None, nace: str | None = None, vsic: str | None = None) -> str | None:
+def sector_to_isic(
+    *, isic: str | None = None, nace: str | None = None, vsic: str | None = None
+) -> str | None:
     """The ISIC Rev.4 code of a company from whichever code it gives (ISIC first, then NACE, VSIC).
 
     Examples
