@@ -37,12 +37,23 @@ def parse_park_bytes(data: bytes, *, file: str = "<park>") -> tuple[ParkFile | N
         doc, where, issues = read_workbook(data, file)
     else:
         doc, issues = decode_json(data, file)
-        if doc is None and file.lower().endswith((".csv", ".tsv")):
-            issues = [Issue(file, "", "a CSV park is a folder of parks.csv, companies.csv and streams.csv, not one file", "the folder's path")]
-    if doc is None:
+        if _has_error(issues) and file.lower().endswith((".csv", ".tsv")):
+            issues = [
+                Issue(
+                    file,
+                    "",
+                    "a CSV park is a folder of parks.csv, companies.csv and streams.csv, not one file",
+                    "the folder's path",
+                )
+            ]
+    if _has_error(issues):
         return None, issues
     park, more = validate_document(doc, file=file, where=where)
     return park, issues + more
+
+
+def _has_error(issues: list[Issue]) -> bool:
+    return any(i.severity == "error" for i in issues)
 
 
 def load_park(path: str | Path) -> tuple[ParkFile | None, list[Issue]]:
@@ -51,20 +62,32 @@ def load_park(path: str | Path) -> tuple[ParkFile | None, list[Issue]]:
     name = str(path)
     if p.is_dir():
         doc, where, issues = read_folder(p)
-        if doc is None:
-            return None, issues
-        if any(i.severity == "error" for i in issues):
+        if _has_error(issues):
             return None, issues
         park, more = validate_document(doc, file=name, where=where)
         return park, issues + more
     if not p.exists():
-        return None, [Issue(name, "", "no such file or folder", "a .json or .xlsx park file, or a folder of CSV files")]
+        return None, [
+            Issue(
+                name,
+                "",
+                "no such file or folder",
+                "a .json or .xlsx park file, or a folder of CSV files",
+            )
+        ]
     try:
         data = p.read_bytes()
     except OSError as exc:
         return None, [Issue(name, "", f"cannot be read: {exc.strerror}", "a readable file")]
     if p.suffix.lower() in (".xlsx", ".xlsm") and not data.startswith(_ZIP_MAGIC):
-        return None, [Issue(name, "", "is named like an Excel workbook but is not one", "an .xlsx workbook saved by Excel or LibreOffice")]
+        return None, [
+            Issue(
+                name,
+                "",
+                "is named like an Excel workbook but is not one",
+                "an .xlsx workbook saved by Excel or LibreOffice",
+            )
+        ]
     return parse_park_bytes(data, file=name)
 
 
@@ -87,4 +110,13 @@ def write_park(park: ParkFile, path: str | Path) -> None:
     elif suffix == "":
         write_folder(park, p)
     else:
-        raise ParkFileError([Issue(str(path), "", f"cannot write a park as {suffix!r}", ".json, .xlsx, or a folder name for CSV files")])
+        raise ParkFileError(
+            [
+                Issue(
+                    str(path),
+                    "",
+                    f"cannot write a park as {suffix!r}",
+                    ".json, .xlsx, or a folder name for CSV files",
+                )
+            ]
+        )

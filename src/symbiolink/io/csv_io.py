@@ -18,7 +18,18 @@ def read_folder(folder: Path) -> tuple[dict[str, Any] | None, dict[str, list[str
     doc: dict[str, Any] = {"format": FORMAT}
     where: dict[str, list[str]] = {}
     if not (folder / "parks.csv").is_file():
-        return None, {}, [Issue(str(folder), "parks", "the folder has no parks.csv", "a folder with parks.csv, companies.csv and streams.csv")]
+        return (
+            None,
+            {},
+            [
+                Issue(
+                    str(folder),
+                    "parks",
+                    "the folder has no parks.csv",
+                    "a folder with parks.csv, companies.csv and streams.csv",
+                )
+            ],
+        )
     for list_name in LIST_NAMES:
         path = folder / f"{list_name}.csv"
         if not path.is_file():
@@ -28,10 +39,24 @@ def read_folder(folder: Path) -> tuple[dict[str, Any] | None, dict[str, list[str
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
-            issues.append(Issue(str(path), "", f"is not valid UTF-8: byte 0x{data[exc.start]:02x} at line {line}", "a UTF-8 CSV file"))
+            issues.append(
+                Issue(
+                    str(path),
+                    "",
+                    f"is not valid UTF-8: byte 0x{data[exc.start]:02x} at line {line}",
+                    "a UTF-8 CSV file",
+                )
+            )
             continue
         if "\x00" in text:
-            issues.append(Issue(str(path), "", "contains NUL bytes; it is not a CSV text file", "a UTF-8 CSV file"))
+            issues.append(
+                Issue(
+                    str(path),
+                    "",
+                    "contains NUL bytes; it is not a CSV text file",
+                    "a UTF-8 CSV file",
+                )
+            )
             continue
         reader = csv.reader(io.StringIO(text, newline=""))
         try:
@@ -46,12 +71,30 @@ def read_folder(folder: Path) -> tuple[dict[str, Any] | None, dict[str, list[str
                 if not any(v.strip() for v in values):
                     continue
                 if len(values) > len(names):
-                    issues.append(Issue(str(path), "", f"line {reader.line_num} has {len(values)} cells but the header has {len(names)}", "one cell per header column"))
-                row = {names[c]: cell_value(list_name, names[c], v) for c, v in enumerate(values) if c < len(names) and names[c]}
+                    issues.append(
+                        Issue(
+                            str(path),
+                            "",
+                            f"line {reader.line_num} has {len(values)} cells but the header has {len(names)}",
+                            "one cell per header column",
+                        )
+                    )
+                row = {
+                    names[c]: cell_value(list_name, names[c], v)
+                    for c, v in enumerate(values)
+                    if c < len(names) and names[c]
+                }
                 items.append(unflatten(row))
                 places.append(f"{path.name}, line {reader.line_num}")
         except csv.Error as exc:
-            issues.append(Issue(str(path), "", f"is not a readable CSV file: {exc} (line {reader.line_num})", "comma-separated UTF-8 text"))
+            issues.append(
+                Issue(
+                    str(path),
+                    "",
+                    f"is not a readable CSV file: {exc} (line {reader.line_num})",
+                    "comma-separated UTF-8 text",
+                )
+            )
             continue
         doc[list_name] = items
         where[list_name] = places

@@ -22,7 +22,14 @@ def decode_json(data: bytes, file: str) -> tuple[Any, list[Issue]]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return None, [Issue(file, "", f"is not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line})", "a UTF-8 text file")]
+        return None, [
+            Issue(
+                file,
+                "",
+                f"is not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line})",
+                "a UTF-8 text file",
+            )
+        ]
     duplicates: list[str] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -39,12 +46,35 @@ def decode_json(data: bytes, file: str) -> tuple[Any, list[Issue]]:
     try:
         doc = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
     except json.JSONDecodeError as exc:
-        return None, [Issue(file, "", f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", "a JSON document (symbiolink-park/1)")]
+        return None, [
+            Issue(
+                file,
+                "",
+                f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+                "a JSON document (symbiolink-park/1)",
+            )
+        ]
     except _Duplicate as exc:
         return None, [Issue(file, "", f"is not valid JSON: {exc}", "finite numbers only")]
     except RecursionError:
-        return None, [Issue(file, "", "is nested too deeply to be a park file", "a JSON document (symbiolink-park/1)")]
-    issues = [Issue(file, "", f"key {k!r} appears twice in one object; the last one is used", "each key once", "warning") for k in dict.fromkeys(duplicates)]
+        return None, [
+            Issue(
+                file,
+                "",
+                "is nested too deeply to be a park file",
+                "a JSON document (symbiolink-park/1)",
+            )
+        ]
+    issues = [
+        Issue(
+            file,
+            "",
+            f"key {k!r} appears twice in one object; the last one is used",
+            "each key once",
+            "warning",
+        )
+        for k in dict.fromkeys(duplicates)
+    ]
     return doc, issues
 
 

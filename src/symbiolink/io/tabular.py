@@ -103,7 +103,8 @@ def cell_text(value: Any) -> str:
 
 
 _DECLARED_TEXT: dict[str, set[str]] = {
-    name: {a.name for a in attributes(name) if a.type in ("text", "code", "choice")} for name in LIST_NAMES
+    name: {a.name for a in attributes(name) if a.type in ("text", "code", "choice")}
+    for name in LIST_NAMES
 }
 
 

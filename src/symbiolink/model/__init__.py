@@ -3,4 +3,12 @@
 from symbiolink.model.park import FORMAT, Company, Park, ParkFile, Stream, StreamProperties
 from symbiolink.model.validate import validate_document
 
-__all__ = ["FORMAT", "Company", "Park", "ParkFile", "Stream", "StreamProperties", "validate_document"]
+__all__ = [
+    "FORMAT",
+    "Company",
+    "Park",
+    "ParkFile",
+    "Stream",
+    "StreamProperties",
+    "validate_document",
+]

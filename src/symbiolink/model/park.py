@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from symbiolink.model.units import to_canonical
 
-FORMAT = "symbiolink-park/1"
+FORMAT: Literal["symbiolink-park/1"] = "symbiolink-park/1"
 
 Direction = Literal["supply", "demand"]
 StreamKind = Literal["material", "energy", "water"]
@@ -67,37 +67,74 @@ class _Strict(BaseModel):
 class Park(_Strict):
     """An industrial park (or any site that groups companies)."""
 
-    id: Id = attr("Unique id of the park in this file.", example="hp-1", accepted=ID_ACCEPTED, required=True)
+    id: Id = attr(
+        "Unique id of the park in this file.", example="hp-1", accepted=ID_ACCEPTED, required=True
+    )
     name: Text = attr("Name of the park.", example="Nam Cau Kien industrial park", required=True)
     country: str | None = attr(
-        "Country, ISO 3166-1 alpha-2.", example="VN", accepted="two capital letters such as VN, DK",
+        "Country, ISO 3166-1 alpha-2.",
+        example="VN",
+        accepted="two capital letters such as VN, DK",
         pattern=r"^[A-Z]{2}$",
     )
-    lat: Latitude | None = attr("Latitude of the park's centre.", unit="degree", example=20.93, accepted="a number from -90 to 90")
-    lon: Longitude | None = attr("Longitude of the park's centre.", unit="degree", example=106.62, accepted="a number from -180 to 180")
+    lat: Latitude | None = attr(
+        "Latitude of the park's centre.",
+        unit="degree",
+        example=20.93,
+        accepted="a number from -90 to 90",
+    )
+    lon: Longitude | None = attr(
+        "Longitude of the park's centre.",
+        unit="degree",
+        example=106.62,
+        accepted="a number from -180 to 180",
+    )
 
 
 class Company(_Strict):
     """A company (a plant, a utility, a farm, a town's heating network) in a park."""
 
-    id: Id = attr("Unique id of the company in this file.", example="steel", accepted=ID_ACCEPTED, required=True)
+    id: Id = attr(
+        "Unique id of the company in this file.",
+        example="steel",
+        accepted=ID_ACCEPTED,
+        required=True,
+    )
     name: Text = attr("Name of the company or plant.", example="Billet steel mill", required=True)
     park: Id = attr("Id of the park the company is in.", example="hp-1", required=True)
     isic: str | None = attr(
-        "Sector, ISIC Rev.4 at any level (division, group or class).", example="2410",
-        accepted="an ISIC Rev.4 code such as 24, 241, 2410 or 24.10", code=True,
+        "Sector, ISIC Rev.4 at any level (division, group or class).",
+        example="2410",
+        accepted="an ISIC Rev.4 code such as 24, 241, 2410 or 24.10",
+        code=True,
     )
     nace: str | None = attr(
-        "Sector, NACE Rev.2 at any level.", example="24.10",
-        accepted="a NACE Rev.2 code such as 24, 24.1, 24.10 or 2410", code=True,
+        "Sector, NACE Rev.2 at any level.",
+        example="24.10",
+        accepted="a NACE Rev.2 code such as 24, 24.1, 24.10 or 2410",
+        code=True,
     )
     vsic: str | None = attr(
-        "Sector, VSIC 2018 (Viet Nam) at any level.", example="24100",
-        accepted="a VSIC 2018 code of 2 to 5 digits such as 24, 2410, 24100", code=True,
+        "Sector, VSIC 2018 (Viet Nam) at any level.",
+        example="24100",
+        accepted="a VSIC 2018 code of 2 to 5 digits such as 24, 2410, 24100",
+        code=True,
     )
-    description: str | None = attr("What the company does.", example="EAF melting of scrap", max_length=10000)
-    lat: Latitude | None = attr("Latitude of the site; absent means the park's.", unit="degree", example=20.931, accepted="a number from -90 to 90")
-    lon: Longitude | None = attr("Longitude of the site; absent means the park's.", unit="degree", example=106.622, accepted="a number from -180 to 180")
+    description: str | None = attr(
+        "What the company does.", example="EAF melting of scrap", max_length=10000
+    )
+    lat: Latitude | None = attr(
+        "Latitude of the site; absent means the park's.",
+        unit="degree",
+        example=20.931,
+        accepted="a number from -90 to 90",
+    )
+    lon: Longitude | None = attr(
+        "Longitude of the site; absent means the park's.",
+        unit="degree",
+        example=106.622,
+        accepted="a number from -180 to 180",
+    )
 
     @field_validator("isic", "nace", "vsic", mode="before")
     @classmethod
@@ -124,36 +161,75 @@ class StreamProperties(_Strict):
 
     temperature_c: float | None = attr(
         "Temperature of an energy or water stream (supply: as available; demand: as required).",
-        unit="degC", example=90.0, accepted="a number above -273.15", gt=-273.15,
+        unit="degC",
+        example=90.0,
+        accepted="a number above -273.15",
+        gt=-273.15,
     )
-    pressure_bar: NonNegative | None = attr("Pressure of steam or gas, absolute.", unit="bar", example=12.0, accepted="a number >= 0")
+    pressure_bar: NonNegative | None = attr(
+        "Pressure of steam or gas, absolute.", unit="bar", example=12.0, accepted="a number >= 0"
+    )
     contaminants: dict[str, NonNegative] | None = attr(
-        "Concentrations in a supply, by contaminant name (ppm for water).", unit="mg/L",
-        example={"COD": 80.0, "TSS": 30.0}, accepted="an object of names to numbers >= 0",
+        "Concentrations in a supply, by contaminant name (ppm for water).",
+        unit="mg/L",
+        example={"COD": 80.0, "TSS": 30.0},
+        accepted="an object of names to numbers >= 0",
     )
     max_contaminants: dict[str, NonNegative] | None = attr(
-        "Highest concentration a demand accepts, by contaminant name (ppm for water).", unit="mg/L",
-        example={"TDS": 500.0}, accepted="an object of names to numbers >= 0",
+        "Highest concentration a demand accepts, by contaminant name (ppm for water).",
+        unit="mg/L",
+        example={"TDS": 500.0},
+        accepted="an object of names to numbers >= 0",
     )
     density_t_m3: float | None = attr(
-        "Bulk density, needed to turn a material given by volume into tonnes.", unit="t/m3",
-        example=1.2, accepted="a number > 0", gt=0.0,
+        "Bulk density, needed to turn a material given by volume into tonnes.",
+        unit="t/m3",
+        example=1.2,
+        accepted="a number > 0",
+        gt=0.0,
     )
-    moisture_pct: float | None = attr("Moisture content by mass.", unit="%", example=12.0, accepted="a number from 0 to 100", ge=0.0, le=100.0)
-    lhv_mj_kg: NonNegative | None = attr("Lower heating value of a fuel.", unit="MJ/kg", example=14.0, accepted="a number >= 0")
+    moisture_pct: float | None = attr(
+        "Moisture content by mass.",
+        unit="%",
+        example=12.0,
+        accepted="a number from 0 to 100",
+        ge=0.0,
+        le=100.0,
+    )
+    lhv_mj_kg: NonNegative | None = attr(
+        "Lower heating value of a fuel.", unit="MJ/kg", example=14.0, accepted="a number >= 0"
+    )
     price: float | None = attr(
         "Price asked (supply) or paid today for the virgin input (demand), per tonne (material), "
-        "m3 (water) or MWh (energy), in `currency`.", unit="currency/canonical unit", example=25.0,
+        "m3 (water) or MWh (energy), in `currency`.",
+        unit="currency/canonical unit",
+        example=25.0,
         accepted="a number",
     )
     disposal_cost: float | None = attr(
         "What the supplier pays today to get rid of the stream, per tonne, m3 or MWh, in `currency`.",
-        unit="currency/canonical unit", example=18.0, accepted="a number",
+        unit="currency/canonical unit",
+        example=18.0,
+        accepted="a number",
     )
     currency: str | None = attr(
-        "Currency of `price` and `disposal_cost`, ISO 4217 (USD if absent).", example="VND",
-        accepted="three capital letters such as USD, EUR, VND", pattern=r"^[A-Z]{3}$",
+        "Currency of `price` and `disposal_cost`, ISO 4217 (USD if absent).",
+        example="VND",
+        accepted="three capital letters such as USD, EUR, VND",
+        pattern=r"^[A-Z]{3}$",
     )
+
+    @model_validator(mode="after")
+    def _blank_extras_are_absent(self) -> StreamProperties:
+        # As in a spreadsheet, an empty value means absent; so the three formats agree.
+        if self.model_extra:
+            for key in [
+                k
+                for k, v in self.model_extra.items()
+                if v is None or (isinstance(v, str) and not v.strip())
+            ]:
+                del self.model_extra[key]
+        return self
 
     @field_validator("contaminants", "max_contaminants", mode="before")
     @classmethod
@@ -168,31 +244,49 @@ class StreamProperties(_Strict):
 class Stream(_Strict):
     """Something a company has to give (``supply``) or needs (``demand``)."""
 
-    id: Id = attr("Unique id of the stream in this file.", example="steel-slag", accepted=ID_ACCEPTED, required=True)
+    id: Id = attr(
+        "Unique id of the stream in this file.",
+        example="steel-slag",
+        accepted=ID_ACCEPTED,
+        required=True,
+    )
     company: Id = attr("Id of the company that gives or needs it.", example="steel", required=True)
     direction: Direction = attr(
         "supply: a by-product, waste, surplus heat or effluent to give; demand: something needed.",
-        example="supply", accepted="supply or demand", required=True,
+        example="supply",
+        accepted="supply or demand",
+        required=True,
     )
     kind: StreamKind = attr(
         "What the stream physically is: material (incl. solid and liquid fuels), energy (steam, hot "
-        "water, electricity, fuel gases), water.", example="material", accepted="material, energy or water",
+        "water, electricity, fuel gases), water.",
+        example="material",
+        accepted="material, energy or water",
         required=True,
     )
     name: Text = attr("Name in any language.", example="EAF slag", required=True)
-    description: str | None = attr("Free-text description.", example="Black slag from electric arc furnace", max_length=10000)
+    description: str | None = attr(
+        "Free-text description.", example="Black slag from electric arc furnace", max_length=10000
+    )
     ewc: str | None = attr(
-        "List of Waste (EWC) code.", example="100202",
-        accepted="six digits of the List of Waste, spaces and a trailing * allowed (10 02 02)", code=True,
+        "List of Waste (EWC) code.",
+        example="100202",
+        accepted="six digits of the List of Waste, spaces and a trailing * allowed (10 02 02)",
+        code=True,
     )
     quantity: NonNegative | None = attr(
-        "Amount per time, in `unit`.", example=60000.0, accepted="a number >= 0",
+        "Amount per time, in `unit`.",
+        example=60000.0,
+        accepted="a number >= 0",
     )
     unit: str | None = attr(
-        "Unit of `quantity`: a mass, volume or energy per time, or a power.", example="t/yr",
+        "Unit of `quantity`: a mass, volume or energy per time, or a power.",
+        example="t/yr",
         accepted="a rate such as t/yr, kg/day, m3/h, MWh/yr, GJ/month, kW",
     )
-    properties: StreamProperties = Field(default_factory=StreamProperties, description="Quality and economics.")
+    properties: StreamProperties = Field(
+        default_factory=StreamProperties, description="Quality and economics."
+    )
 
     @field_validator("ewc", mode="before")
     @classmethod
@@ -208,7 +302,9 @@ class Stream(_Strict):
         if self.quantity is None or self.unit is None:
             return None
         try:
-            value = to_canonical(self.quantity, self.unit, self.kind, density_t_m3=self.properties.density_t_m3)
+            value = to_canonical(
+                self.quantity, self.unit, self.kind, density_t_m3=self.properties.density_t_m3
+            )
         except ValueError:
             return None
         return value if value is None or math.isfinite(value) else None
@@ -217,7 +313,9 @@ class Stream(_Strict):
 class ParkFile(_Strict):
     """A whole park file: one or more parks with their companies and streams."""
 
-    format: Literal["symbiolink-park/1"] = attr("Format tag.", example=FORMAT, accepted=FORMAT, required=True)
+    format: Literal["symbiolink-park/1"] = attr(
+        "Format tag.", example=FORMAT, accepted=FORMAT, required=True
+    )
     parks: list[Park] = Field(default_factory=list)
     companies: list[Company] = Field(default_factory=list)
     streams: list[Stream] = Field(default_factory=list)

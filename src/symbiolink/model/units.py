@@ -18,7 +18,7 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import pint
 
@@ -52,9 +52,9 @@ _WATER_DENSITY_T_PER_M3 = 1.0
 
 
 @lru_cache(maxsize=1)
-def registry() -> pint.UnitRegistry:
+def registry() -> Any:
     """The shared unit registry, with ``m3``-style exponents and normal cubic metres."""
-    ureg = pint.UnitRegistry(
+    ureg: Any = pint.UnitRegistry(
         preprocessors=[
             lambda s: re.sub(r"\bNm3\b", "normal_cubic_meter", s),
             lambda s: re.sub(r"(?<![A-Za-z])(k?m|cm|dm|mm)([23])(?![0-9])", r"\1**\2", s),
@@ -114,7 +114,9 @@ def parse_unit(text: str) -> ParsedUnit:
     if re.search(r"\bton\b", stripped):
         note = "'ton' is the US short ton (907.2 kg); write 't' for metric tonnes"
     if dims == _DIMS["mass_rate"]:
-        return ParsedUnit(stripped, "mass_rate", to_mass_t_yr=float(q.to("t/yr").magnitude), note=note)
+        return ParsedUnit(
+            stripped, "mass_rate", to_mass_t_yr=float(q.to("t/yr").magnitude), note=note
+        )
     if dims == _DIMS["volume_rate"]:
         return ParsedUnit(stripped, "volume_rate", to_volume_m3_h=float(q.to("m**3/h").magnitude))
     if dims == _DIMS["energy_rate"]:

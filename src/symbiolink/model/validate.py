@@ -84,7 +84,9 @@ def _translate(err: Any, list_name: str, model: type[BaseModel]) -> tuple[str, s
     loc = [str(p) for p in err["loc"]]
     # Nested mappings: ``properties.contaminants.COD``; the attribute is the first two parts.
     dotted = ".".join(loc)
-    decl = attribute(list_name, ".".join(loc[:2]) if loc and loc[0] == "properties" else (loc[0] if loc else ""))
+    decl = attribute(
+        list_name, ".".join(loc[:2]) if loc and loc[0] == "properties" else (loc[0] if loc else "")
+    )
     accepted = decl.accepted if decl else ""
     kind = err["type"]
     value = err.get("input")
@@ -94,17 +96,30 @@ def _translate(err: Any, list_name: str, model: type[BaseModel]) -> tuple[str, s
     if kind in _TYPE_WORDS:
         return dotted, f"{_TYPE_WORDS[kind]}, got {_describe(value)}", accepted
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        bound = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
+        bound = {
+            "greater_than_equal": ">=",
+            "greater_than": ">",
+            "less_than_equal": "<=",
+            "less_than": "<",
+        }[kind]
         limit = next(iter(ctx.values())) if ctx else ""
         return dotted, f"{_describe(value)} is out of range (must be {bound} {limit})", accepted
     if kind == "literal_error":
-        return dotted, f"{_describe(value)} is not accepted", accepted or str(ctx.get("expected", ""))
+        return (
+            dotted,
+            f"{_describe(value)} is not accepted",
+            accepted or str(ctx.get("expected", "")),
+        )
     if kind == "string_pattern_mismatch":
         return dotted, f"{_describe(value)} is not in the accepted form", accepted
     if kind == "string_too_short":
         return dotted, "is empty", accepted
     if kind == "string_too_long":
-        return dotted, f"is too long ({len(value) if isinstance(value, str) else '?'} characters; at most {ctx.get('max_length')})", accepted
+        return (
+            dotted,
+            f"is too long ({len(value) if isinstance(value, str) else '?'} characters; at most {ctx.get('max_length')})",
+            accepted,
+        )
     if kind == "value_error":
         return dotted, str(ctx.get("error", err.get("msg", "invalid value"))), accepted
     return dotted, f"{err.get('msg', 'invalid value')} (got {_describe(value)})", accepted
@@ -122,23 +137,37 @@ def _partial(model: type[BaseModel], item: dict[str, Any], failed: set[str]) -> 
     for name, info in model.model_fields.items():
         if info.is_required() and name not in cleaned:
             choices = typing.get_args(info.annotation)
-            cleaned[name] = choices[0] if typing.get_origin(info.annotation) is typing.Literal else _PLACEHOLDER_TEXT
+            cleaned[name] = (
+                choices[0]
+                if typing.get_origin(info.annotation) is typing.Literal
+                else _PLACEHOLDER_TEXT
+            )
     try:
         return model.model_validate(cleaned)
     except ValidationError:
         return None
 
 
-def _parse_items(doc: dict[str, Any], loc: Located) -> tuple[dict[str, list[BaseModel | None]], dict[str, dict[int, set[str]]], list[Issue]]:
+def _parse_items(
+    doc: dict[str, Any], loc: Located
+) -> tuple[dict[str, list[BaseModel | None]], dict[str, dict[int, set[str]]], list[Issue]]:
     issues: list[Issue] = []
     parsed: dict[str, list[BaseModel | None]] = {}
     unknown: dict[str, dict[int, set[str]]] = {name: {} for name in LISTS}
     for list_name, model in LISTS.items():
         raw = doc.get(list_name, [])
         if list_name not in doc and list_name == "parks":
-            issues.append(loc.issue("parks", "required list is missing", "a list of parks, each with id and name"))
+            issues.append(
+                loc.issue(
+                    "parks", "required list is missing", "a list of parks, each with id and name"
+                )
+            )
         if not isinstance(raw, list):
-            issues.append(loc.issue(list_name, f"should be a list, got {_describe(raw)}", f"a list of {list_name}"))
+            issues.append(
+                loc.issue(
+                    list_name, f"should be a list, got {_describe(raw)}", f"a list of {list_name}"
+                )
+            )
             parsed[list_name] = []
             continue
         items: list[BaseModel | None] = []
@@ -162,7 +191,12 @@ def _parse_items(doc: dict[str, Any], loc: Located) -> tuple[dict[str, list[Base
             if obj is not None:
                 for key in obj.model_extra or {}:
                     issues.append(
-                        loc.issue(f"{path}.{key}", f"unknown field {key!r} is ignored", "put further facts under properties" if list_name == "streams" else "", warning=True)
+                        loc.issue(
+                            f"{path}.{key}",
+                            f"unknown field {key!r} is ignored",
+                            "put further facts under properties" if list_name == "streams" else "",
+                            warning=True,
+                        )
                     )
             items.append(obj)
         parsed[list_name] = items
@@ -173,35 +207,69 @@ def check_format(doc: dict[str, Any], loc: Located) -> Iterator[Issue]:
     if "format" not in doc:
         yield loc.issue("format", "required field is missing", FORMAT)
     elif doc["format"] != FORMAT:
-        yield loc.issue("format", f"{_describe(doc['format'])} is not a format symbiolink reads", FORMAT)
+        yield loc.issue(
+            "format", f"{_describe(doc['format'])} is not a format symbiolink reads", FORMAT
+        )
     for key in doc:
         if key not in ("format", *LISTS):
-            yield loc.issue(key, f"unknown top-level key {key!r} is ignored", "format, parks, companies, streams", warning=True)
+            yield loc.issue(
+                key,
+                f"unknown top-level key {key!r} is ignored",
+                "format, parks, companies, streams",
+                warning=True,
+            )
 
 
-def check_unique_ids(list_name: str, items: Sequence[BaseModel | None], unknown: dict[int, set[str]], loc: Located) -> Iterator[Issue]:
+def check_unique_ids(
+    list_name: str, items: Sequence[BaseModel | None], unknown: dict[int, set[str]], loc: Located
+) -> Iterator[Issue]:
     first: dict[str, int] = {}
     for i, obj in enumerate(items):
         if obj is None or "id" in unknown.get(i, ()):
             continue
         ident = obj.id  # type: ignore[attr-defined]
         if ident in first:
-            yield loc.issue(f"{list_name}[{i}].id", f"duplicate id {ident!r}, first used at {list_name}[{first[ident]}]", "ids unique within their list")
+            yield loc.issue(
+                f"{list_name}[{i}].id",
+                f"duplicate id {ident!r}, first used at {list_name}[{first[ident]}]",
+                "ids unique within their list",
+            )
         else:
             first[ident] = i
 
 
 def check_references(
-    companies: Sequence[Company | None], streams: Sequence[Stream | None], unknown: dict[str, dict[int, set[str]]], loc: Located, *, raw_ids: dict[str, set[str]]
+    companies: Sequence[Company | None],
+    streams: Sequence[Stream | None],
+    unknown: dict[str, dict[int, set[str]]],
+    loc: Located,
+    *,
+    raw_ids: dict[str, set[str]],
 ) -> Iterator[Issue]:
     park_ids = raw_ids["parks"]
     company_ids = raw_ids["companies"]
     for i, c in enumerate(companies):
-        if c is not None and "park" not in unknown["companies"].get(i, ()) and c.park not in park_ids:
-            yield loc.issue(f"companies[{i}].park", f"no park has id {c.park!r}", _some("the id of a park in this file", park_ids))
+        if (
+            c is not None
+            and "park" not in unknown["companies"].get(i, ())
+            and c.park not in park_ids
+        ):
+            yield loc.issue(
+                f"companies[{i}].park",
+                f"no park has id {c.park!r}",
+                _some("the id of a park in this file", park_ids),
+            )
     for i, s in enumerate(streams):
-        if s is not None and "company" not in unknown["streams"].get(i, ()) and s.company not in company_ids:
-            yield loc.issue(f"streams[{i}].company", f"no company has id {s.company!r}", _some("the id of a company in this file", company_ids))
+        if (
+            s is not None
+            and "company" not in unknown["streams"].get(i, ())
+            and s.company not in company_ids
+        ):
+            yield loc.issue(
+                f"streams[{i}].company",
+                f"no company has id {s.company!r}",
+                _some("the id of a company in this file", company_ids),
+            )
 
 
 def _some(what: str, ids: set[str]) -> str:
@@ -211,7 +279,9 @@ def _some(what: str, ids: set[str]) -> str:
     return f"{what}: {', '.join(shown)}" + (", ..." if len(ids) > 5 else "")
 
 
-def check_sector_codes(companies: Sequence[Company | None], unknown: dict[int, set[str]], loc: Located) -> Iterator[Issue]:
+def check_sector_codes(
+    companies: Sequence[Company | None], unknown: dict[int, set[str]], loc: Located
+) -> Iterator[Issue]:
     for i, c in enumerate(companies):
         if c is None:
             continue
@@ -221,10 +291,16 @@ def check_sector_codes(companies: Sequence[Company | None], unknown: dict[int, s
                 continue
             if sector_lookup(system, value) is None:
                 decl = attribute("companies", system)
-                yield loc.issue(f"companies[{i}].{system}", f"{value!r} is not {'an' if system == 'isic' else 'a'} {SYSTEM_NAMES[system]} code", decl.accepted if decl else "")
+                yield loc.issue(
+                    f"companies[{i}].{system}",
+                    f"{value!r} is not {'an' if system == 'isic' else 'a'} {SYSTEM_NAMES[system]} code",
+                    decl.accepted if decl else "",
+                )
 
 
-def check_streams(streams: Sequence[Stream | None], unknown: dict[int, set[str]], loc: Located) -> Iterator[Issue]:
+def check_streams(
+    streams: Sequence[Stream | None], unknown: dict[int, set[str]], loc: Located
+) -> Iterator[Issue]:
     for i, s in enumerate(streams):
         if s is None:
             continue
@@ -245,18 +321,31 @@ def _check_ewc(s: Stream, path: str, loc: Located) -> Iterator[Issue]:
     accepted = decl.accepted if decl else ""
     norm = ewc_normalise(s.ewc)
     if norm is None:
-        yield loc.issue(f"{path}.ewc", f"{s.ewc!r} is not shaped like a List of Waste code", accepted)
+        yield loc.issue(
+            f"{path}.ewc", f"{s.ewc!r} is not shaped like a List of Waste code", accepted
+        )
         return
     entry = ewc_lookup(s.ewc)
     if entry is None:
         yield loc.issue(f"{path}.ewc", f"{s.ewc!r} is not in the List of Waste", accepted)
     elif norm[1] and not entry.hazardous:
-        yield loc.issue(f"{path}.ewc", f"{entry.display} is not a hazardous entry, yet it is marked with *", "the * only on hazardous entries", warning=True)
+        yield loc.issue(
+            f"{path}.ewc",
+            f"{entry.display} is not a hazardous entry, yet it is marked with *",
+            "the * only on hazardous entries",
+            warning=True,
+        )
 
 
-def _check_quantity(s: Stream, path: str, loc: Located, *, quantity_failed: bool = False) -> Iterator[Issue]:
+def _check_quantity(
+    s: Stream, path: str, loc: Located, *, quantity_failed: bool = False
+) -> Iterator[Issue]:
     if s.quantity is not None and s.unit is None:
-        yield loc.issue(f"{path}.unit", "a quantity is given without a unit", "a rate such as t/yr, m3/h, MWh/yr, kW")
+        yield loc.issue(
+            f"{path}.unit",
+            "a quantity is given without a unit",
+            "a rate such as t/yr, m3/h, MWh/yr, kW",
+        )
         return
     if s.unit is None:
         return
@@ -268,44 +357,73 @@ def _check_quantity(s: Stream, path: str, loc: Located, *, quantity_failed: bool
         return
     if parsed.dimension not in ACCEPTED_DIMENSIONS[s.kind]:
         what = DIMENSION_WORDS[parsed.dimension].split(" (")[0]
-        yield loc.issue(f"{path}.unit", f"{s.unit!r} is {what}, which does not fit a {s.kind} stream", f"for a {s.kind} stream, {words}")
+        yield loc.issue(
+            f"{path}.unit",
+            f"{s.unit!r} is {what}, which does not fit a {s.kind} stream",
+            f"for a {s.kind} stream, {words}",
+        )
         return
     if parsed.note:
         yield loc.issue(f"{path}.unit", parsed.note, "t for tonnes", warning=True)
     if quantity_failed:
         return
     if s.quantity is None:
-        yield loc.issue(f"{path}.quantity", "a unit is given without a quantity", "a number >= 0", warning=True)
+        yield loc.issue(
+            f"{path}.quantity", "a unit is given without a quantity", "a number >= 0", warning=True
+        )
         return
     value = to_canonical(s.quantity, s.unit, s.kind, density_t_m3=s.properties.density_t_m3)
     if value is None:
         yield loc.issue(
             f"{path}.unit",
             f"a material given by volume ({s.unit}) cannot be counted in tonnes without properties.density_t_m3",
-            "a mass rate, or add properties.density_t_m3", warning=True,
+            "a mass rate, or add properties.density_t_m3",
+            warning=True,
         )
     elif not math.isfinite(value):
-        yield loc.issue(f"{path}.quantity", f"{s.quantity} {s.unit} overflows when converted to {CANONICAL_UNIT[s.kind]}", "a smaller number")
+        yield loc.issue(
+            f"{path}.quantity",
+            f"{s.quantity} {s.unit} overflows when converted to {CANONICAL_UNIT[s.kind]}",
+            "a smaller number",
+        )
     elif value > PLAUSIBLE_MAX[s.kind]:
         yield loc.issue(
             f"{path}.quantity",
             f"{s.quantity:g} {s.unit} ({value:.3g} {CANONICAL_UNIT[s.kind]}) is more than any single site "
             f"produces or uses; check the number and unit",
-            f"up to about {PLAUSIBLE_MAX[s.kind]:.0e} {CANONICAL_UNIT[s.kind]}", warning=True,
+            f"up to about {PLAUSIBLE_MAX[s.kind]:.0e} {CANONICAL_UNIT[s.kind]}",
+            warning=True,
         )
 
 
 def _check_properties(s: Stream, path: str, loc: Located) -> Iterator[Issue]:
     p = s.properties
     if p.contaminants is not None and s.direction == "demand":
-        yield loc.issue(f"{path}.properties.contaminants", "a demand states contaminants; limits of a demand go in max_contaminants", "max_contaminants on demands", warning=True)
+        yield loc.issue(
+            f"{path}.properties.contaminants",
+            "a demand states contaminants; limits of a demand go in max_contaminants",
+            "max_contaminants on demands",
+            warning=True,
+        )
     if p.max_contaminants is not None and s.direction == "supply":
-        yield loc.issue(f"{path}.properties.max_contaminants", "a supply states max_contaminants; what a supply carries goes in contaminants", "contaminants on supplies", warning=True)
+        yield loc.issue(
+            f"{path}.properties.max_contaminants",
+            "a supply states max_contaminants; what a supply carries goes in contaminants",
+            "contaminants on supplies",
+            warning=True,
+        )
     if p.temperature_c is not None and p.temperature_c > 2000:
-        yield loc.issue(f"{path}.properties.temperature_c", f"{p.temperature_c:g} C is hotter than any industrial stream", "a temperature in degrees Celsius", warning=True)
+        yield loc.issue(
+            f"{path}.properties.temperature_c",
+            f"{p.temperature_c:g} C is hotter than any industrial stream",
+            "a temperature in degrees Celsius",
+            warning=True,
+        )
 
 
-def validate_document(doc: Any, *, file: str = "<park>", where: dict[str, list[str]] | None = None) -> tuple[ParkFile | None, list[Issue]]:
+def validate_document(
+    doc: Any, *, file: str = "<park>", where: dict[str, list[str]] | None = None
+) -> tuple[ParkFile | None, list[Issue]]:
     """Validate a decoded park document; the park if it has no errors, and every issue found.
 
     ``where`` optionally maps each list to a human location per item (``sheet streams, row 5``).
@@ -319,7 +437,12 @@ def validate_document(doc: Any, *, file: str = "<park>", where: dict[str, list[s
     """
     loc = Located(file, where)
     if not isinstance(doc, dict):
-        return None, [loc.issue("", f"the document should be a JSON object with format, parks, companies and streams, got {_describe(doc)}")]
+        return None, [
+            loc.issue(
+                "",
+                f"the document should be a JSON object with format, parks, companies and streams, got {_describe(doc)}",
+            )
+        ]
     issues: list[Issue] = list(check_format(doc, loc))
     parsed, unknown, item_issues = _parse_items(doc, loc)
     issues.extend(item_issues)
@@ -335,9 +458,9 @@ def validate_document(doc: Any, *, file: str = "<park>", where: dict[str, list[s
         return None, issues
     park = ParkFile.model_construct(
         format=FORMAT,
-        parks=[p for p in parks if p is not None],
-        companies=[c for c in companies if c is not None],
-        streams=[s for s in streams if s is not None],
+        parks=[p for p in parks if isinstance(p, Park)],
+        companies=[c for c in companies if isinstance(c, Company)],
+        streams=[s for s in streams if isinstance(s, Stream)],
     )
     for obj in (*park.parks, *park.companies, *park.streams):
         if obj.model_extra:
@@ -359,4 +482,8 @@ def _raw_ids(items: Any) -> set[str]:
     """Ids as written, also of items that failed validation, so one error does not cascade."""
     if not isinstance(items, list):
         return set()
-    return {str(x["id"]).strip() for x in items if isinstance(x, dict) and isinstance(x.get("id"), str | int)}
+    return {
+        str(x["id"]).strip()
+        for x in items
+        if isinstance(x, dict) and isinstance(x.get("id"), str | int)
+    }
