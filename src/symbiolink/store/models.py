@@ -1,0 +1,89 @@
+"""Database tables of the registry (SQLAlchemy 2 declarative models).
+
+The schema is owned by the Alembic migrations in ``store/migrations``; these models describe it for
+queries. Parks, companies and streams keep the park file's ids as primary keys, so re-importing a
+park updates it in place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ParkRow(Base):
+    __tablename__ = "parks"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(String(2))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    companies: Mapped[list[CompanyRow]] = relationship(
+        back_populates="park_row", passive_deletes=True
+    )
+
+
+class CompanyRow(Base):
+    __tablename__ = "companies"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    park_id: Mapped[str] = mapped_column(ForeignKey("parks.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    isic: Mapped[str | None] = mapped_column(String(16))
+    nace: Mapped[str | None] = mapped_column(String(16))
+    vsic: Mapped[str | None] = mapped_column(String(16))
+    sector_isic: Mapped[str | None] = mapped_column(String(8), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    park_row: Mapped[ParkRow] = relationship(back_populates="companies")
+
+
+class StreamRow(Base):
+    __tablename__ = "streams"
+    __table_args__ = (Index("ix_streams_kind_direction", "kind", "direction"),)
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    company_id: Mapped[str] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    ewc: Mapped[str | None] = mapped_column(String(16))
+    """As the user wrote it; ``ewc_code`` is the six digits."""
+    ewc_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    hazardous: Mapped[bool] = mapped_column(Boolean, default=False)
+    quantity: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(64))
+    quantity_canonical: Mapped[float | None] = mapped_column(Float)
+    unit_canonical: Mapped[str | None] = mapped_column(String(16))
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ImportRow(Base):
+    """One import of a park file: what, when, and what it changed."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
