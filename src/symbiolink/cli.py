@@ -1,0 +1,357 @@
+"""The ``symbiolink`` command line.
+
+Every command turns a domain error into one line on stderr and exit code 1; ``--debug`` shows the
+traceback instead. Usage errors exit with 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from symbiolink import __version__
+from symbiolink.errors import Issue, ParkFileError, SymbiolinkError
+
+app = typer.Typer(
+    name="symbiolink",
+    help="Industrial symbiosis: register parks, companies and their by-products, and find exchanges.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+codes_app = typer.Typer(
+    help="Look up EWC waste codes and ISIC / NACE / VSIC sector codes.", no_args_is_help=True
+)
+app.add_typer(codes_app, name="codes")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+_state = {"debug": False}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ParkPath = Annotated[
+    Path,
+    typer.Argument(help="A park file: .json, .xlsx, or a folder of CSV files.", show_default=False),
+]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        help="SQLAlchemy URL; default SYMBIOLINK_DATABASE_URL or the user's SQLite file.",
+        show_default=False,
+    ),
+]
+
+
+def clean_failure(fn: F) -> F:
+    """Run a command; a domain error becomes one line on stderr and exit code 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ParkFileError as exc:
+            if _state["debug"]:
+                raise
+            _print_issues(exc.issues)
+            raise typer.Exit(1) from None
+        except SymbiolinkError as exc:
+            if _state["debug"]:
+                raise
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _print_issues(issues: list[Issue] | Any) -> None:
+    for issue in issues:
+        style = "yellow" if issue.severity == "warning" else "red"
+        err.print(
+            str(issue) if issue.severity == "warning" else f"error: {issue}",
+            style=style,
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+@contextmanager
+def _working(message: str) -> Iterator[None]:
+    """A spinner on the terminal while long work runs (nothing when output is not a terminal)."""
+    if err.is_terminal:
+        with err.status(message):
+            yield
+    else:
+        yield
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"symbiolink {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _load(path: Path) -> Any:
+    from symbiolink.io import load_park
+
+    with _working(f"Reading {path}"):
+        park, issues = load_park(path)
+    if park is None:
+        raise ParkFileError(issues)
+    _print_issues([i for i in issues if i.severity == "warning"])
+    return park
+
+
+@app.command()
+@clean_failure
+def validate(
+    file: ParkPath,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Check a park file; exit 0 if valid, 1 with every error if not."""
+    from symbiolink.io import load_park
+
+    with _working(f"Validating {file}"):
+        park, issues = load_park(file)
+    errors = [i for i in issues if i.severity == "error"]
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "file": str(file),
+                    "valid": park is not None,
+                    "issues": [i.to_dict() for i in issues],
+                }
+            )
+        )
+    else:
+        _print_issues(issues)
+    if park is None:
+        if not as_json:
+            err.print(f"{file}: {len(errors)} error{'s' if len(errors) != 1 else ''}", markup=False)
+        raise typer.Exit(1)
+    if not as_json:
+        warnings = len(issues) - len(errors)
+        out.print(
+            f"{file}: valid ({len(park.parks)} parks, {len(park.companies)} companies, {len(park.streams)} streams"
+            + (f"; {warnings} warning{'s' if warnings != 1 else ''})" if warnings else ")"),
+            markup=False,
+        )
+
+
+@app.command("import")
+@clean_failure
+def import_(file: ParkPath, database: DatabaseOpt = None) -> None:
+    """Validate a park file and store it; re-importing updates the parks in place by id."""
+    from symbiolink.store import import_park, using_store
+
+    park = _load(file)
+    with using_store(database) as engine, _working(f"Importing {len(park.streams)} streams"):
+        summary = import_park(
+            engine, park, source=str(file), content=file.read_bytes() if file.is_file() else None
+        )
+        where = engine.url.render_as_string(hide_password=True)
+    table = Table(title=f"Imported {file} into {where}")
+    for col in ("list", "created", "updated", "removed"):
+        table.add_column(col, justify="right" if col != "list" else "left")
+    for name in ("parks", "companies", "streams"):
+        table.add_row(
+            name,
+            str(summary.created.get(name, 0)),
+            str(summary.updated.get(name, 0)),
+            str(summary.removed.get(name, 0)),
+        )
+    out.print(table)
+
+
+@app.command()
+@clean_failure
+def export(
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Where to write: .json, .xlsx, or a folder for CSV files.",
+            show_default=False,
+        ),
+    ],
+    park: Annotated[
+        list[str] | None,
+        typer.Option("--park", help="Export only this park (repeatable).", show_default=False),
+    ] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Write stored parks as a park file."""
+    from symbiolink.io import write_park
+    from symbiolink.store import export_park, using_store
+
+    with using_store(database) as engine:
+        parkfile = export_park(engine, park)
+    if not parkfile.parks:
+        raise SymbiolinkError("no park is stored yet; import one first (symbiolink import FILE)")
+    write_park(parkfile, output)
+    out.print(
+        f"wrote {len(parkfile.parks)} parks, {len(parkfile.companies)} companies, {len(parkfile.streams)} streams to {output}",
+        markup=False,
+    )
+
+
+@app.command()
+@clean_failure
+def template(
+    output: Annotated[
+        Path, typer.Argument(help="The workbook to write (.xlsx).", show_default=False)
+    ],
+) -> None:
+    """Write an empty park workbook to fill in by hand, with column notes and drop-down lists."""
+    from symbiolink.io.excel_io import write_workbook
+
+    if output.suffix.lower() != ".xlsx":
+        raise SymbiolinkError(f"{output}: the template is an Excel workbook; name it .xlsx")
+    write_workbook(None, output, template=True)
+    out.print(
+        f"wrote {output}: fill in the sheets parks, companies and streams (see the help sheet)",
+        markup=False,
+    )
+
+
+@codes_app.command("search")
+@clean_failure
+def codes_search(
+    text: Annotated[
+        list[str],
+        typer.Argument(
+            help="Words to look for (English; Vietnamese for VSIC).", show_default=False
+        ),
+    ],
+    system: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--system",
+            help="ewc, isic, nace or vsic (repeatable); default all.",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many codes to show.")] = 20,
+) -> None:
+    """Find codes by words."""
+    from symbiolink.codes import search_codes
+
+    systems = tuple(system or ("ewc", "isic", "nace", "vsic"))
+    unknown = [s for s in systems if s not in ("ewc", "isic", "nace", "vsic")]
+    if unknown:
+        raise SymbiolinkError(
+            f"--system {unknown[0]!r} is not a code list (accepted: ewc, isic, nace, vsic)"
+        )
+    hits = search_codes(" ".join(text), systems=systems, limit=limit)
+    if not hits:
+        raise SymbiolinkError(f"no code matches {' '.join(text)!r}")
+    table = Table()
+    for col in ("list", "code", "title"):
+        table.add_column(col)
+    for h in hits:
+        table.add_row(h.system.upper(), h.code + (" (hazardous)" if h.hazardous else ""), h.title)
+    out.print(table)
+
+
+@codes_app.command("show")
+@clean_failure
+def codes_show(
+    code: Annotated[
+        str,
+        typer.Argument(
+            help="A code: 10 02 02, 100202, 10 01 05*, 2410, 24.10 ...", show_default=False
+        ),
+    ],
+    system: Annotated[
+        str | None,
+        typer.Option(
+            "--system",
+            help="ewc, isic, nace or vsic; default: guess from the form.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Show one code: its title, and for waste whether it is hazardous; for sectors, its ISIC Rev.4 equivalent."""
+    from symbiolink.codes import ewc_lookup
+    from symbiolink.codes.sectors import SYSTEM_NAMES, sector_lookup
+
+    systems = (
+        [system]
+        if system
+        else (["ewc"] if len(code.replace(" ", "").rstrip("*")) == 6 else ["isic", "nace", "vsic"])
+    )
+    found = False
+    for s in systems:
+        if s == "ewc":
+            e = ewc_lookup(code)
+            if e:
+                found = True
+                out.print(f"EWC {e.display}  {e.description}", markup=False)
+                out.print(
+                    f"  {'HAZARDOUS' if e.hazardous else 'non-hazardous'} ({e.entry_type}); chapter: {e.chapter}",
+                    markup=False,
+                )
+        elif s in SYSTEM_NAMES:
+            c = sector_lookup(s, code)
+            if c:
+                found = True
+                line = f"{SYSTEM_NAMES[s]} {c.code} ({c.level})  {c.title}"
+                if c.title_vi and c.title_vi != c.title:
+                    line += f" / {c.title_vi}"
+                if s != "isic":
+                    line += f"  -> ISIC Rev.4 {c.isic or '(no equivalent)'}"
+                out.print(line, markup=False)
+        else:
+            raise SymbiolinkError(
+                f"--system {s!r} is not a code list (accepted: ewc, isic, nace, vsic)"
+            )
+    if not found:
+        raise SymbiolinkError(
+            f"{code!r} is not a known {' or '.join(systems).upper()} code; try: symbiolink codes search WORDS"
+        )
+
+
+@app.command()
+@clean_failure
+def demo(database: DatabaseOpt = None) -> None:
+    """The main job on the bundled demo parks: validate, store, summarise."""
+    from symbiolink.demo import run_demo
+
+    run_demo(out, database)
+
+
+def main() -> None:
+    """Entry point of the ``symbiolink`` command."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,100 @@
+"""``symbiolink demo``: the main job on the bundled demo parks.
+
+Each demo park file is validated, stored in the embedded database (or the one
+``SYMBIOLINK_DATABASE_URL`` names) and summarised. Later steps (matching, impact, optimization,
+reports) add themselves here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from importlib import resources
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from symbiolink.errors import SymbiolinkError
+from symbiolink.model.park import ParkFile
+from symbiolink.model.units import CANONICAL_UNIT
+
+
+def demo_files() -> list[Path]:
+    """The shipped demo park files."""
+    folder = resources.files("symbiolink").joinpath("data", "demo")
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def park_totals(park: ParkFile) -> list[dict[str, object]]:
+    """Per park: companies, supplies and demands, and supplied quantities per kind (canonical units)."""
+    company_park = {c.id: c.park for c in park.companies}
+    rows: dict[str, dict[str, object]] = {}
+    totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for p in park.parks:
+        rows[p.id] = {
+            "park": p.id,
+            "name": p.name,
+            "companies": 0,
+            "supplies": 0,
+            "demands": 0,
+            "hazardous": 0,
+        }
+    for c in park.companies:
+        rows[c.park]["companies"] = int(rows[c.park]["companies"]) + 1  # type: ignore[call-overload]
+    from symbiolink.codes.ewc import ewc_lookup
+
+    for s in park.streams:
+        pid = company_park[s.company]
+        key = "supplies" if s.direction == "supply" else "demands"
+        rows[pid][key] = int(rows[pid][key]) + 1  # type: ignore[call-overload]
+        entry = ewc_lookup(s.ewc) if s.ewc else None
+        if entry and entry.hazardous:
+            rows[pid]["hazardous"] = int(rows[pid]["hazardous"]) + 1  # type: ignore[call-overload]
+        q = s.canonical_quantity()
+        if q is not None and s.direction == "supply":
+            totals[pid][s.kind] += q
+    for pid, row in rows.items():
+        for kind in ("material", "water", "energy"):
+            row[f"supply_{kind}"] = totals[pid].get(kind, 0.0)
+    return list(rows.values())
+
+
+def run_demo(console: Console, database: str | None = None) -> None:
+    from symbiolink.store import using_store
+
+    files = demo_files()
+    if not files:
+        raise SymbiolinkError("no demo parks are installed (symbiolink/data/demo is empty)")
+    with using_store(database) as engine:
+        _run(console, engine, files)
+
+
+def _run(console: Console, engine: Engine, files: list[Path]) -> None:
+    from symbiolink.io import read_park
+    from symbiolink.store import import_park
+
+    console.print(
+        f"[bold]symbiolink demo[/bold] - database: {engine.url.render_as_string(hide_password=True)}"
+    )
+    table = Table(title="Demo parks", title_justify="left")
+    for col, justify in (("park", "left"), ("name", "left"), ("companies", "right"), ("supplies", "right"), ("demands", "right"),
+                         ("hazardous", "right"), (f"material {CANONICAL_UNIT['material']}", "right"),
+                         (f"water {CANONICAL_UNIT['water']}", "right"), (f"energy {CANONICAL_UNIT['energy']}", "right")):  # fmt: skip
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for path in files:
+        park = read_park(path)
+        summary = import_park(engine, park, source=f"demo:{path.name}", content=path.read_bytes())
+        console.print(
+            f"{path.name}: valid; stored {sum(summary.created.values())} new and {sum(summary.updated.values())} updated rows",
+            markup=False,
+        )
+        for row in park_totals(park):
+            table.add_row(
+                str(row["park"]), str(row["name"]), str(row["companies"]), str(row["supplies"]), str(row["demands"]),
+                str(row["hazardous"]), f"{row['supply_material']:,.0f}", f"{row['supply_water']:,.1f}", f"{row['supply_energy']:,.0f}",
+            )  # fmt: skip
+    console.print(table)
+    console.print(
+        "Quantities are what the companies have to give (supply streams), in canonical units."
+    )
