@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -77,13 +78,17 @@ def _attributes_of(list_name: str, model: type[BaseModel], prefix: str = "") -> 
     return out
 
 
-def attributes(list_name: str) -> list[Attribute]:
+@lru_cache(maxsize=None)
+def attributes(list_name: str) -> tuple[Attribute, ...]:
     """The declared attributes of ``parks``, ``companies`` or ``streams``, in file order."""
-    return _attributes_of(list_name, LISTS[list_name])
+    return tuple(_attributes_of(list_name, LISTS[list_name]))
+
+
+@lru_cache(maxsize=None)
+def _by_name(list_name: str) -> dict[str, Attribute]:
+    return {a.name: a for a in attributes(list_name)}
 
 
 def attribute(list_name: str, dotted: str) -> Attribute | None:
-    for a in attributes(list_name):
-        if a.name == dotted:
-            return a
-    return None
+    """One declared attribute by its (dotted) name."""
+    return _by_name(list_name).get(dotted)
