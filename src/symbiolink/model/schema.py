@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -78,13 +78,13 @@ def _attributes_of(list_name: str, model: type[BaseModel], prefix: str = "") -> 
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def attributes(list_name: str) -> tuple[Attribute, ...]:
     """The declared attributes of ``parks``, ``companies`` or ``streams``, in file order."""
     return tuple(_attributes_of(list_name, LISTS[list_name]))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _by_name(list_name: str) -> dict[str, Attribute]:
     return {a.name: a for a in attributes(list_name)}
 
