@@ -151,3 +151,15 @@ def test_demo_parks_can_live_side_by_side(engine: Engine) -> None:
         import_park(engine, p, source="demo")
     for p in parks:
         assert export_park(engine, [x.id for x in p.parks]) == p
+
+
+def test_import_reports_progress_up_to_the_total(engine: Engine, small_park_path: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    import_park(
+        engine,
+        read_park(small_park_path),
+        source="x",
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert seen[-1] == (9, 9)  # 1 park + 3 companies + 5 streams
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)

@@ -9,7 +9,7 @@ removed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -90,9 +90,17 @@ def _owners(
 
 
 def import_park(
-    engine: Engine, park: ParkFile, *, source: str = "<park>", content: bytes | None = None
+    engine: Engine,
+    park: ParkFile,
+    *,
+    source: str = "<park>",
+    content: bytes | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
     """Store a validated park, in one transaction.
+
+    ``progress(done, total)`` is called as rows are written (``total`` counts parks, companies and
+    streams), so long imports can show a bar.
 
     Raises :class:`ParkFileError` (and stores nothing) if an id in the file already belongs to a
     park the file does not name: the file would otherwise take another park's company over.
@@ -154,6 +162,8 @@ def import_park(
             "companies": CompanyRow,
             "streams": StreamRow,
         }
+        total = sum(len(r) for r in rows.values())
+        written = 0
         # Remove what the file no longer lists, streams before companies.
         for list_name in ("streams", "companies"):
             keep = {r["id"] for r in rows[list_name]}
@@ -177,8 +187,14 @@ def import_park(
                 new = [r for r in new if r["id"] not in moved]
             for chunk in _chunks(new):
                 session.execute(insert(table), list(chunk))
+                written += len(chunk)
+                if progress:
+                    progress(written, total)
             for chunk in _chunks(old):
                 session.execute(update(table), list(chunk))
+                written += len(chunk)
+                if progress:
+                    progress(written, total)
             summary.created[list_name] = len(new)
             summary.updated[list_name] = len(old)
         log.summary = summary.to_dict()
