@@ -359,6 +359,166 @@ def codes_show(
         )
 
 
+def _limits(max_km: list[str] | None, approach: float) -> Any:
+    from symbiolink.matching import Limits
+
+    limits = Limits(min_approach_k=approach)
+    for item in max_km or []:
+        kind, _, value = item.partition("=")
+        if kind not in limits.max_distance_km:
+            raise SymbiolinkError(
+                f"--max-km {item!r}: {kind!r} is not a kind (accepted: material=KM, energy=KM, water=KM)"
+            )
+        try:
+            limits.max_distance_km[kind] = float(value)
+        except ValueError:
+            raise SymbiolinkError(f"--max-km {item!r}: {value!r} is not a number of km") from None
+    return limits
+
+
+@app.command()
+@clean_failure
+def match(
+    file: ParkPath,
+    top: Annotated[int, typer.Option("--top", min=1, max=100, help="Receivers per supply.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the matches as JSON.")] = False,
+    kb_exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kb-exclude",
+            help="Leave out knowledge whose source tag starts with this (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    max_km: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--max-km",
+            help="Distance limit per kind, e.g. energy=3 (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    approach: Annotated[
+        float, typer.Option("--min-approach", help="Minimum temperature approach for heat, K.")
+    ] = 10.0,
+    demands: Annotated[
+        bool,
+        typer.Option(
+            "--demands", help="Also rank, for every demand, the supplies that could meet it."
+        ),
+    ] = False,
+    save: Annotated[
+        bool, typer.Option("--save", help="Store the park and the matches in the database.")
+    ] = False,
+    database: DatabaseOpt = None,
+) -> None:
+    """Ranked candidate receivers for every supply stream, with reasons and sources."""
+    from symbiolink.knowledge import default_knowledge
+    from symbiolink.matching import Matcher
+
+    park = _load(file)
+    limits = _limits(max_km, approach)
+    matcher = Matcher(knowledge=default_knowledge().exclude(kb_exclude or []), limits=limits)
+    with _progress("Matching") as advance:
+        matches = matcher.match(park, top=top, progress=advance)
+    reverse = matcher.match_demands(park, top=top) if demands else []
+    if save:
+        from symbiolink.store import import_park, using_store
+        from symbiolink.store.matches import save_matches
+
+        with using_store(database) as engine:
+            import_park(engine, park, source=str(file))
+            run = save_matches(
+                engine,
+                matches,
+                parks=[p.id for p in park.parks],
+                params={
+                    "top": top,
+                    "kb_exclude": kb_exclude or [],
+                    "max_km": limits.max_distance_km,
+                },
+            )
+        err.print(f"saved as match run {run}", markup=False)
+    if as_json:
+        doc: dict[str, Any] = {"matches": [m.to_dict() for m in matches]}
+        if demands:
+            doc["demand_matches"] = [m.to_dict() for m in reverse]
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+        return
+    _print_matches(park, matches)
+
+
+def _print_matches(park: Any, matches: list[Any]) -> None:
+    names = {c.id: c.name for c in park.companies}
+    streams = {s.id: s for s in park.streams}
+    by_supply: dict[str, list[Any]] = {}
+    for m in matches:
+        by_supply.setdefault(m.supply, []).append(m)
+    for s in park.streams:
+        if s.direction != "supply":
+            continue
+        out.print(
+            f"[bold]{s.name}[/bold] ({s.id}, {names.get(s.company, s.company)})", highlight=False
+        )
+        found = by_supply.get(s.id, [])
+        if not found:
+            out.print("  no candidate receiver found")
+            continue
+        for m in found:
+            target = names.get(m.receiver, m.receiver) + (
+                f" -> {streams[m.demand].name}" if m.demand else ""
+            )
+            out.print(
+                f"  {m.rank}. {target}  score {m.score:.2f}" + (f"  use: {m.use}" if m.use else ""),
+                markup=False,
+            )
+            for r in m.reasons[:3]:
+                out.print(f"       - {r}", markup=False)
+            if m.sources:
+                out.print(
+                    f"       sources: {', '.join(m.sources[:4])}"
+                    + (" ..." if len(m.sources) > 4 else ""),
+                    markup=False,
+                )
+
+
+@app.command()
+@clean_failure
+def generate(
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Where to write the park file (.json, .xlsx or a folder).",
+            show_default=False,
+        ),
+    ],
+    parks: Annotated[int, typer.Option("--parks", min=1, help="Number of parks.")] = 10,
+    companies_per_park: Annotated[
+        int, typer.Option("--companies-per-park", min=1, help="Companies in each park.")
+    ] = 50,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Random seed; the same seed gives the same registry.")
+    ] = 0,
+) -> None:
+    """Write a synthetic national registry in the park format."""
+    from symbiolink.io import write_park
+    from symbiolink.model.validate import validate_document
+    from symbiolink.synthetic import generate_registry
+
+    with _working("Generating"):
+        doc = generate_registry(parks, companies_per_park, seed=seed)
+        park, issues = validate_document(doc, file=str(output))
+    if park is None:  # pragma: no cover - a defect in the generator
+        raise ParkFileError(issues)
+    write_park(park, output)
+    out.print(
+        f"wrote {output}: {len(park.parks)} parks, {len(park.companies)} companies, {len(park.streams)} streams",
+        markup=False,
+    )
+
+
 @app.command()
 @clean_failure
 def demo(database: DatabaseOpt = None) -> None:

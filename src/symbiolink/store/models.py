@@ -87,3 +87,35 @@ class ImportRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class MatchRunRow(Base):
+    """One run of the matcher over some parks, with its parameters."""
+
+    __tablename__ = "match_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    parks: Mapped[list[str]] = mapped_column(JSON)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class MatchRow(Base):
+    __tablename__ = "matches"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("match_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    supply_id: Mapped[str] = mapped_column(
+        ForeignKey("streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    receiver_id: Mapped[str] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), index=True
+    )
+    demand_id: Mapped[str | None] = mapped_column(ForeignKey("streams.id", ondelete="SET NULL"))
+    score: Mapped[float] = mapped_column(Float)
+    use: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    sources: Mapped[list[str]] = mapped_column(JSON)
+    distance_km: Mapped[float | None] = mapped_column(Float)
