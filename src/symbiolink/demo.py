@@ -98,3 +98,32 @@ def _run(console: Console, engine: Engine, files: list[Path]) -> None:
     console.print(
         "Quantities are what the companies have to give (supply streams), in canonical units."
     )
+    for path in files:
+        show_matches(console, read_park(path), title=path.name)
+
+
+def show_matches(console: Console, park: ParkFile, *, title: str, per_park: int = 8) -> None:
+    """The best match of each supply, strongest first, with its reasons and sources."""
+    from symbiolink.matching import Matcher
+
+    matches = sorted(Matcher().match(park, top=1), key=lambda m: -m.score)
+    names = {c.id: c.name for c in park.companies}
+    streams = {s.id: s for s in park.streams}
+    table = Table(title=f"Top matches: {title}", title_justify="left", show_lines=True)
+    for col in ("supply", "receiver", "score", "why", "sources"):
+        table.add_column(col, overflow="fold")
+    for m in matches[:per_park]:
+        supply = streams[m.supply]
+        receiver = names[m.receiver] + (f"\n(demand: {streams[m.demand].name})" if m.demand else "")
+        why = "\n".join(f"- {r}" for r in m.reasons[:3])
+        table.add_row(
+            f"{supply.name}\n({names[supply.company]})",
+            receiver,
+            f"{m.score:.2f}",
+            why,
+            "\n".join(m.sources[:3]),
+        )
+    console.print(table)
+    console.print(
+        f"{len(matches)} supplies have a candidate receiver; `symbiolink match FILE` lists them all with reasons."
+    )

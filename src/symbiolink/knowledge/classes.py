@@ -169,8 +169,6 @@ def parse_classes(entries: list[dict[str, Any]]) -> dict[str, ResourceClass]:
 
 def read_yaml(name: str) -> Any:
     ref = resources.files("symbiolink").joinpath("data", "knowledge", name)
-    if not ref.is_file():  # TEMPORARY while the knowledge files are written
-        return []
     return yaml.safe_load(ref.read_text(encoding="utf-8"))
 
 

@@ -13,10 +13,12 @@ within the distance limit of the stream's kind (a spatial grid) are considered.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from symbiolink.codes.ewc import ewc_lookup
@@ -36,6 +38,26 @@ CROSS_PARK_NEAREST = 3  # companies per such sector (and per demanded class) fro
 FAMILY_WEIGHT = 0.45  # evidence on a related class (same family) instead of the same class
 DONOR_MISMATCH = 0.7  # evidence from another donor sector still says something
 TEXT_EVIDENCE_MIN = 0.3  # token cosine from which a documented exchange's words count
+#: Words of a demand that asks for something to burn, and of a documented use as fuel.
+FUEL_WORDS = frozenset(
+    [
+        "fuel",
+        "fuels",
+        "boiler",
+        "boilers",
+        "combustion",
+        "firing",
+        "fired",
+        "burn",
+        "burning",
+        "kiln",
+        "furnace",
+        "steam",
+        "heat",
+        "heating",
+    ]
+)
+FUEL_USE_WORDS = frozenset(["fuel", "fuels", "combustion", "cofiring", "co-firing"])
 #: Words that say nothing about what a company does.
 GENERIC_COMPANY_WORDS = frozenset(
     [
@@ -57,8 +79,11 @@ GENERIC_COMPANY_WORDS = frozenset(
 FEATURES = (
     "route",
     "text_route",
+    "route_donor",
     "receiver_words",
     "pair",
+    "pair_kind",
+    "same_sector",
     "kind_sector",
     "popularity",
     "demand",
@@ -66,12 +91,22 @@ FEATURES = (
     "distance",
 )
 
-#: Weights of the logistic score over :data:`FEATURES` (intercept first). Fitted on the MAESTRI
-#: exchanges by ``benchmarks/matching_quality.py --fit`` (see ``data/knowledge/weights.json``).
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "intercept": -3.0, "route": 4.0, "text_route": 2.0, "receiver_words": 2.0, "pair": 1.5, "kind_sector": 1.0,
-    "popularity": 0.8, "demand": 4.0, "text": 1.5, "distance": -0.5,
-}  # fmt: skip
+
+def default_weights() -> dict[str, float]:
+    """Weights of the logistic score over :data:`FEATURES` (and ``intercept``), as shipped in
+    ``data/knowledge/weights.json``: fitted on the MAESTRI exchanges by
+    ``benchmarks/matching_quality.py --fit``, plus the fixed distance weight."""
+    import json
+    from importlib import resources
+
+    doc = json.loads(
+        resources.files("symbiolink")
+        .joinpath("data", "knowledge", "weights.json")
+        .read_text(encoding="utf-8")
+    )
+    weights = {k: float(v) for k, v in doc["weights"].items()}
+    weights.update({k: float(v) for k, v in doc.get("fixed", {}).items()})
+    return weights
 
 
 @dataclass(frozen=True)
@@ -133,8 +168,8 @@ def sector_similarity(pattern: str, sector: str | None) -> float:
 
     Examples
     --------
-    >>> sector_similarity("24", "2410"), sector_similarity("2420", "2410"), sector_similarity("2394", "2410")
-    (1.0, 0.75, 0.0)
+    >>> [sector_similarity(p, "2394") for p in ("23", "2393", "2310", "1701")]
+    [1.0, 0.75, 0.5, 0.0]
     """
     if not sector or not pattern:
         return 0.0
@@ -148,6 +183,7 @@ def sector_similarity(pattern: str, sector: str | None) -> float:
     return {3: 0.75, 2: 0.5}.get(min(shared, 3), 0.0)
 
 
+@cache
 def _best_sector(patterns: tuple[str, ...], sector: str | None) -> float:
     return max((sector_similarity(p, sector) for p in patterns), default=0.0)
 
@@ -165,7 +201,17 @@ class _SectorEvidence:
 
     route: float = 0.0
     text_route: float = 0.0
+    route_donor: float = 0.0
     evidence: list[tuple[float, Evidence]] = field(default_factory=list)
+
+
+class _Routes(dict[str, _SectorEvidence]):
+    """Knowledge per receiving sector for one resource, with the sector part of the logit cached
+    per (donor sector, kind)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.static: dict[tuple[str | None, str], dict[str, float]] = {}
 
 
 @dataclass
@@ -190,15 +236,16 @@ class Matcher:
     knowledge: KnowledgeBase = field(default_factory=default_knowledge)
     classifier: Classifier = field(default_factory=default_classifier)
     limits: rules.Limits = field(default_factory=rules.Limits)
-    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    weights: dict[str, float] = field(default_factory=default_weights)
 
     def __post_init__(self) -> None:
-        self._route_cache: dict[tuple[Any, ...], dict[str, _SectorEvidence]] = {}
+        self._route_cache: dict[tuple[Any, ...], _Routes] = {}
         self._rtok: dict[str, list[str]] = {}
         self._families = {cid: c.family for cid, c in self.classifier.classes.items()}
         self._by_family: dict[str, list[Evidence]] = defaultdict(list)
         self._evidence_tokens: list[tuple[frozenset[str], Evidence]] = []
         pairs: dict[tuple[str, str], int] = defaultdict(int)
+        pair_kinds: dict[tuple[str, str, str], int] = defaultdict(int)
         kinds: dict[tuple[str, str], int] = defaultdict(int)
         popularity: dict[str, int] = defaultdict(int)
         for e in self.knowledge.evidence:
@@ -212,7 +259,15 @@ class Matcher:
                 kinds[(e.kind, r)] += 1
                 for d in {x[:2] for x in e.donor_isic}:
                     pairs[(d, r)] += 1
+                    pair_kinds[(e.kind, d, r)] += 1
         self._pairs = dict(pairs)
+        #: Classes documented as fuels: some piece of knowledge uses them as one.
+        self.fuel_classes = frozenset(
+            e.class_id
+            for e in self.knowledge.evidence
+            if e.class_id and e.kind == "material" and set(content_tokens(e.use)) & FUEL_USE_WORDS
+        )
+        self._pair_kinds = dict(pair_kinds)
         self._kinds = dict(kinds)
         self._popularity = dict(popularity)
         self._max_pop = max(popularity.values(), default=1)
@@ -264,7 +319,7 @@ class Matcher:
         text_tokens: frozenset[str],
         donor: str | None,
         sectors: Iterable[str],
-    ) -> dict[str, _SectorEvidence]:
+    ) -> _Routes:
         """For each receiving sector present: knowledge scores and the evidence behind them."""
         key = (tuple((h.class_id, h.confidence) for h in hits), ewc, text_tokens, donor)
         cached = self._route_cache.get(key)
@@ -272,24 +327,25 @@ class Matcher:
             return cached
         by_code = self._evidence_for(hits, ewc)
         by_text = self._text_evidence(text_tokens)
-        out: dict[str, _SectorEvidence] = {}
+        out = _Routes()
         for sector in sectors:
             se = _SectorEvidence()
+            same_donor: list[float] = []
             for source, attr in ((by_code, "route"), (by_text, "text_route")):
                 ps = []
                 for e, w in source:
                     sim = _best_sector(e.receiver_isic, sector)
                     if sim <= 0:
                         continue
-                    d = (
-                        1.0
-                        if not e.donor_isic or _best_sector(e.donor_isic, donor) >= 0.5
-                        else DONOR_MISMATCH
-                    )
+                    donor_fits = bool(e.donor_isic) and _best_sector(e.donor_isic, donor) >= 0.5
+                    d = 1.0 if donor_fits or not e.donor_isic else DONOR_MISMATCH
                     p = P_ROUTE * w * sim * d
                     ps.append(p)
+                    if donor_fits:
+                        same_donor.append(p)
                     se.evidence.append((p, e))
                 setattr(se, attr, _noisy_or(ps))
+            se.route_donor = _noisy_or(same_donor)
             if se.evidence:
                 se.evidence.sort(key=lambda x: (-x[0], x[1].id))
                 out[sector] = se
@@ -329,6 +385,13 @@ class Matcher:
             return 0.0
         return min(1.0, math.log1p(self._pairs.get((donor[:2], receiver[:2]), 0)) / math.log(6))
 
+    def pair_kind_feature(self, kind: str, donor: str | None, receiver: str | None) -> float:
+        if not donor or not receiver:
+            return 0.0
+        return min(
+            1.0, math.log1p(self._pair_kinds.get((kind, donor[:2], receiver[:2]), 0)) / math.log(4)
+        )
+
     def kind_feature(self, kind: str, receiver: str | None) -> float:
         if not receiver:
             return 0.0
@@ -350,7 +413,12 @@ class Matcher:
     # -- matching ----------------------------------------------------------------------------
 
     def match(
-        self, park: ParkFile, *, top: int = 5, min_score: float = 0.05, progress: Callable[[int, int], None] | None = None
+        self,
+        park: ParkFile,
+        *,
+        top: int = 5,
+        min_score: float = 0.05,
+        progress: Callable[[int, int], None] | None = None,
     ) -> list[Match]:
         """Ranked receivers for every supply stream of ``park``."""
         ctx = _Context(park, self)
@@ -358,14 +426,30 @@ class Matcher:
         supplies = [s for s in park.streams if s.direction == "supply"]
         for i, s in enumerate(supplies):
             candidates = self.candidates(ctx, s)
-            for rank, (cand, score) in enumerate(diversified(candidates, top=top, min_score=min_score), start=1):
+            for rank, (cand, score) in enumerate(
+                diversified(candidates, top=top, min_score=min_score), start=1
+            ):
                 sc = self.explain(ctx, s, cand)
-                out.append(Match(s.id, cand.company.id, sc.demand, rank, score, sc.use, sc.reasons, sc.sources, cand.distance))
+                out.append(
+                    Match(
+                        s.id,
+                        cand.company.id,
+                        sc.demand,
+                        rank,
+                        score,
+                        sc.use,
+                        sc.reasons,
+                        sc.sources,
+                        cand.distance,
+                    )
+                )
             if progress and (i % 500 == 0 or i == len(supplies) - 1):
                 progress(i + 1, len(supplies))
         return out
 
-    def match_demands(self, park: ParkFile, *, top: int = 5, min_score: float = 0.05) -> list[DemandMatch]:
+    def match_demands(
+        self, park: ParkFile, *, top: int = 5, min_score: float = 0.05
+    ) -> list[DemandMatch]:
         """For every demand stream: the supplies of other companies that could meet it, best first."""
         ctx = _Context(park, self)
         by_demand: dict[str, list[tuple[float, Stream, _Candidate]]] = defaultdict(list)
@@ -382,16 +466,21 @@ class Matcher:
             ranked = sorted(by_demand.get(d.id, []), key=lambda x: (-x[0], x[1].id))[:top]
             for rank, (score, s, cand) in enumerate(ranked, start=1):
                 sc = self.explain(ctx, s, cand)
-                out.append(DemandMatch(d.id, s.id, s.company, rank, score, sc.reasons, sc.sources, cand.distance))
+                out.append(
+                    DemandMatch(
+                        d.id, s.id, s.company, rank, score, sc.reasons, sc.sources, cand.distance
+                    )
+                )
         return out
 
     def candidates(self, ctx: _Context, s: Stream) -> list[_Candidate]:
-        """Every admissible receiver of a supply, with its features and score.
+        """Every admissible receiver of a supply, with its score.
 
         Blocking: all companies of the supplier's park, plus, from other parks within the kind's
         distance limit, the nearest few companies of each sector the knowledge names as a user and
         the nearest few that post a demand of the same resource. Cost grows with the number of
-        streams, not with pairs.
+        streams, not with pairs. What depends only on the receiver's sector is summed once per
+        (resource, donor sector, kind) and sector.
         """
         supplier = ctx.companies[s.company]
         hits = ctx.hits(s)
@@ -402,17 +491,26 @@ class Matcher:
         here = ctx.location(supplier)
         sector_ev = self.sector_evidence(hits, ewc, toks, donor, ctx.all_sectors)
         word_map = self.receiver_word_map(hits, ewc, toks)
-        pool = ctx.block(supplier, here, s.kind, self.limits, sector_ev, hits)
+        static = self._static_scores(sector_ev, donor, s.kind)
+        w = self.weights
+        w_words, w_text, w_dist, w_demand = (
+            w.get(k, 0.0) for k in ("receiver_words", "text", "distance", "demand")
+        )
+        limit = self.limits.max_distance_km.get(s.kind) or 1.0
         out: list[_Candidate] = []
-        for company, distance in pool:
+        for company, distance in ctx.block(supplier, here, s.kind, self.limits, sector_ev, hits):
             if company.id == supplier.id:
                 continue
             sector = ctx.sector(company)
             if hazardous and rules.hazardous_problem(True, sector, self.limits):
                 continue
-            if distance is not None and rules.distance_problem(s.kind, distance, self.limits):
+            if distance is not None and distance > limit:
                 continue
-            f = dict.fromkeys(FEATURES, 0.0)
+            z = static.get(sector or "")
+            if z is None:
+                z = static[sector or ""] = self._static_z(
+                    sector_ev.get(sector) if sector else None, donor, s.kind, sector
+                )
             demand: tuple[float, Stream, str] | None = None
             for d in ctx.demands.get(company.id, ()):
                 if not rules.kinds_fit(s.kind, d.kind):
@@ -422,22 +520,74 @@ class Matcher:
                 fit, why = ctx.demand_fit(s, hits, d)
                 if fit > 0 and (demand is None or fit > demand[0]):
                     demand = (fit, d, why)
-            if demand is not None:
-                f["demand"] = demand[0]
-            se = sector_ev.get(sector) if sector else None
-            if se is not None:
-                f["route"], f["text_route"] = se.route, se.text_route
             words = [word_map[t] for t in ctx.company_tokens(company) if t in word_map]
-            if words:
-                f["receiver_words"] = _noisy_or(p for p, _ in words)
-            f["pair"] = self.pair_feature(donor, sector)
-            f["kind_sector"] = self.kind_feature(s.kind, sector)
-            f["popularity"] = self.popularity_feature(sector)
-            f["text"] = ctx.text_similarity(toks, company)
+            words_p = _noisy_or(p for p, _ in words) if words else 0.0
+            text = ctx.text_similarity(toks, company)
+            z += w_words * words_p + w_text * text
             if distance is not None:
-                f["distance"] = min(1.0, distance / (self.limits.max_distance_km.get(s.kind) or 1.0))
-            out.append(_Candidate(company, sector, distance, f, self.combine(f), demand, se, words))
+                z += w_dist * min(1.0, distance / limit)
+            if demand is not None:
+                z += w_demand * demand[0]
+            score = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+            out.append(
+                _Candidate(
+                    company,
+                    sector,
+                    distance,
+                    score,
+                    demand,
+                    sector_ev.get(sector) if sector else None,
+                    words,
+                    words_p,
+                    text,
+                )
+            )
         return out
+
+    @staticmethod
+    def _static_scores(sector_ev: _Routes, donor: str | None, kind: str) -> dict[str, float]:
+        return sector_ev.static.setdefault((donor, kind), {})
+
+    def _static_z(
+        self, se: _SectorEvidence | None, donor: str | None, kind: str, sector: str | None
+    ) -> float:
+        """The part of the logit that depends only on the receiver's sector."""
+        w = self.weights
+        z = w.get("intercept", 0.0)
+        if se is not None:
+            z += (
+                w.get("route", 0.0) * se.route
+                + w.get("text_route", 0.0) * se.text_route
+                + w.get("route_donor", 0.0) * se.route_donor
+            )
+        z += w.get("pair", 0.0) * self.pair_feature(donor, sector)
+        z += w.get("pair_kind", 0.0) * self.pair_kind_feature(kind, donor, sector)
+        z += w.get("same_sector", 0.0) * (
+            1.0 if donor and sector and donor[:3] == sector[:3] else 0.0
+        )
+        z += w.get("kind_sector", 0.0) * self.kind_feature(kind, sector)
+        z += w.get("popularity", 0.0) * self.popularity_feature(sector)
+        return z
+
+    def candidate_features(self, ctx: _Context, s: Stream, cand: _Candidate) -> dict[str, float]:
+        """The feature vector of a candidate (:data:`FEATURES`), as the score used it."""
+        donor = ctx.sector(ctx.companies[s.company])
+        se, sector = cand.sector_evidence, cand.sector
+        limit = self.limits.max_distance_km.get(s.kind) or 1.0
+        return {
+            "route": se.route if se else 0.0,
+            "text_route": se.text_route if se else 0.0,
+            "route_donor": se.route_donor if se else 0.0,
+            "receiver_words": cand.words_p,
+            "pair": self.pair_feature(donor, sector),
+            "pair_kind": self.pair_kind_feature(s.kind, donor, sector),
+            "same_sector": 1.0 if donor and sector and donor[:3] == sector[:3] else 0.0,
+            "kind_sector": self.kind_feature(s.kind, sector),
+            "popularity": self.popularity_feature(sector),
+            "demand": cand.demand[0] if cand.demand else 0.0,
+            "text": cand.text,
+            "distance": min(1.0, cand.distance / limit) if cand.distance is not None else 0.0,
+        }
 
     def explain(self, ctx: _Context, s: Stream, cand: _Candidate) -> _Scored:
         """Reasons in plain words, the sources and the use, for one candidate."""
@@ -445,7 +595,9 @@ class Matcher:
         hits = ctx.hits(s)
         if hits:
             h = hits[0]
-            reasons.append(f"{s.name!r} is {self.classifier.classes[h.class_id].label_en.lower()} ({h.reason})")
+            reasons.append(
+                f"{s.name!r} is {self.classifier.classes[h.class_id].label_en.lower()} ({h.reason})"
+            )
         if ctx.hazardous(s):
             reasons.append(f"EWC {ctx.ewc(s)} is hazardous; ISIC {cand.sector} may take it")
         use = ""
@@ -476,18 +628,26 @@ class Matcher:
             for _, e in cand.words:
                 if e.tag not in sources:
                     sources.append(e.tag)
-        f = cand.features
-        if f["pair"] > 0 and cand.sector_evidence is None:
-            donor = ctx.sector(ctx.companies[s.company])
-            reasons.append(f"ISIC {(donor or '?')[:2]} and ISIC {(cand.sector or '?')[:2]} are documented partners")
-        if f["text"] >= 0.2:
+        donor = ctx.sector(ctx.companies[s.company])
+        if self.pair_feature(donor, cand.sector) > 0 and cand.sector_evidence is None:
+            reasons.append(
+                f"ISIC {(donor or '?')[:2]} and ISIC {(cand.sector or '?')[:2]} are documented partners"
+            )
+        if cand.text >= 0.2:
             reasons.append(f"its description shares words with {s.name!r}")
-        reasons.append(f"{cand.distance:.1f} km away" if cand.distance is not None else "distance unknown (no coordinates)")
+        reasons.append(
+            f"{cand.distance:.1f} km away"
+            if cand.distance is not None
+            else "distance unknown (no coordinates)"
+        )
         return _Scored(cand.score, demand_id, use, reasons, sources[:10], cand.distance)
 
     def features(self, ctx: _Context, s: Stream) -> dict[str, tuple[dict[str, float], _Scored]]:
         """Features and explanation of every admissible receiver (for fitting and analysis)."""
-        return {c.company.id: (c.features, self.explain(ctx, s, c)) for c in self.candidates(ctx, s)}
+        return {
+            c.company.id: (self.candidate_features(ctx, s, c), self.explain(ctx, s, c))
+            for c in self.candidates(ctx, s)
+        }
 
 
 @dataclass
@@ -495,14 +655,17 @@ class _Candidate:
     company: Company
     sector: str | None
     distance: float | None
-    features: dict[str, float]
     score: float
     demand: tuple[float, Stream, str] | None
     sector_evidence: _SectorEvidence | None
     words: list[tuple[float, Evidence]]
+    words_p: float
+    text: float
 
 
-def diversified(candidates: list[_Candidate], *, top: int, min_score: float) -> list[tuple[_Candidate, float]]:
+def diversified(
+    candidates: list[_Candidate], *, top: int, min_score: float
+) -> list[tuple[_Candidate, float]]:
     """The best ``top`` receivers, preferring variety: each receiver of a sector group (three ISIC
     digits) already listed lowers the next one's score by :data:`REPEAT_DISCOUNT`, so a by-product
     with uses in several sectors shows them all instead of five look-alike plants. The score shown
@@ -547,6 +710,9 @@ class _Context:
         self._by_park: dict[str, list[Company]] | None = None
         self._grid: dict[tuple[int, int, str], list[Company]] | None = None
         self._demand_classes: dict[str, list[Company]] | None = None
+        self._home: dict[str, list[tuple[Company, float | None]]] = {}
+        self._fit_cache: dict[tuple[Any, ...], tuple[float, str]] = {}
+        self._near_cache: dict[tuple[Any, ...], list[tuple[Company, float]]] = {}
 
     def stream_company(self, stream_id: str) -> str:
         if not hasattr(self, "_stream_company"):
@@ -610,53 +776,89 @@ class _Context:
                     self._demand_classes[h.class_id].append(self.companies[cid])
 
     def block(
-        self, supplier: Company, here: tuple[float, float] | None, kind: str, limits: rules.Limits,
-        sector_ev: dict[str, _SectorEvidence], hits: list[ClassHit],
+        self,
+        supplier: Company,
+        here: tuple[float, float] | None,
+        kind: str,
+        limits: rules.Limits,
+        sector_ev: dict[str, _SectorEvidence],
+        hits: list[ClassHit],
     ) -> list[tuple[Company, float | None]]:
         """Candidate receivers with their distances: the supplier's park, and the nearest few
         companies of other parks in the sectors the knowledge names (and posting demands of the
         same resource), within the kind's distance limit."""
         if self._by_park is None:
             self._index()
-        assert self._by_park is not None and self._grid is not None and self._demand_classes is not None
-        out: list[tuple[Company, float | None]] = []
-        seen = set()
-        for c in self._by_park[supplier.park]:
-            out.append((c, rules.haversine_km(here, self.location(c))))
-            seen.add(c.id)
+        assert (
+            self._by_park is not None
+            and self._grid is not None
+            and self._demand_classes is not None
+        )
+        home = self._home.get(supplier.id)
+        if home is None:
+            home = self._home[supplier.id] = [
+                (c, rules.haversine_km(here, self.location(c)))
+                for c in self._by_park[supplier.park]
+            ]
         if here is None or len(self._by_park) == 1:
-            return out
+            return home
+        out = list(home)
+        seen = {c.id for c, _ in home}
         limit = limits.max_distance_km.get(kind, 20000.0)
-        dlat = math.ceil(limit / 111.0)
-        dlon = math.ceil(limit / max(1.0, 111.0 * math.cos(math.radians(min(abs(here[0]), 89.0)))))
-        i0, j0 = math.floor(here[0]), math.floor(here[1])
-        top_sectors = sorted(sector_ev.items(), key=lambda kv: -(kv[1].route + kv[1].text_route))[:CROSS_PARK_SECTORS]
-        groups: list[list[Company]] = []
-        for sector, _ in top_sectors:
-            found: list[Company] = []
-            for i in range(i0 - dlat, i0 + dlat + 1):
-                for j in range(j0 - dlon, j0 + dlon + 1):
-                    found.extend(self._grid.get((i, j, sector), ()))
-            groups.append(found)
-        for h in hits[:2]:
-            groups.append(self._demand_classes.get(h.class_id, []))
-        for found in groups:
-            near = []
-            for c in found:
-                if c.id in seen:
-                    continue
-                d = rules.haversine_km(here, self.location(c))
-                if d is not None and d <= limit:
-                    near.append((d, c.id, c))
-            near.sort()
-            for d, _, c in near[:CROSS_PARK_NEAREST]:
+        top_sectors = sorted(
+            sector_ev.items(), key=lambda kv: (-(kv[1].route + kv[1].text_route), kv[0])
+        )[:CROSS_PARK_SECTORS]
+        groups = [("sector", sector) for sector, _ in top_sectors] + [
+            ("class", h.class_id) for h in hits[:2]
+        ]
+        for group in groups:
+            for c, d in self._nearest(supplier, here, limit, group):
                 if c.id not in seen:
                     seen.add(c.id)
                     out.append((c, d))
         return out
 
+    def _nearest(
+        self, supplier: Company, here: tuple[float, float], limit: float, group: tuple[str, str]
+    ) -> list[tuple[Company, float]]:
+        """The nearest companies of other parks in a sector (or posting a demand of a class)."""
+        key = (supplier.id, limit, group)
+        cached = self._near_cache.get(key)
+        if cached is not None:
+            return cached
+        assert self._grid is not None and self._demand_classes is not None
+        if group[0] == "sector":
+            dlat = math.ceil(limit / 111.0)
+            dlon = math.ceil(
+                limit / max(1.0, 111.0 * math.cos(math.radians(min(abs(here[0]), 89.0))))
+            )
+            i0, j0 = math.floor(here[0]), math.floor(here[1])
+            found: list[Company] = []
+            for i in range(i0 - dlat, i0 + dlat + 1):
+                for j in range(j0 - dlon, j0 + dlon + 1):
+                    found.extend(self._grid.get((i, j, group[1]), ()))
+        else:
+            found = self._demand_classes.get(group[1], [])
+        near = []
+        for c in found:
+            if c.park == supplier.park:
+                continue
+            d = rules.haversine_km(here, self.location(c))
+            if d is not None and d <= limit:
+                near.append((d, c.id, c))
+        result = [(c, d) for d, _, c in heapq.nsmallest(CROSS_PARK_NEAREST, near)]
+        self._near_cache[key] = result
+        return result
+
     def demand_fit(self, s: Stream, hits: list[ClassHit], d: Stream) -> tuple[float, str]:
         """How well a posted demand fits the supply: same class, same family, or similar words."""
+        key = (tuple((h.class_id, h.confidence) for h in hits), self.tokens(s), d.id)
+        cached = self._fit_cache.get(key)
+        if cached is None:
+            cached = self._fit_cache[key] = self._demand_fit(s, hits, d)
+        return cached
+
+    def _demand_fit(self, s: Stream, hits: list[ClassHit], d: Stream) -> tuple[float, str]:
         dhits = self.hits(d)
         if hits and dhits:
             classes = self.matcher.classifier.classes
@@ -671,6 +873,14 @@ class _Context:
                 if classes[h.class_id].family in sf:
                     return 0.6 * P_DEMAND, f"asks for {classes[h.class_id].family} like this"
         a, b = self.tokens(s), self.tokens(d)
+        if s.kind == "material" and d.kind == "energy" and b & FUEL_WORDS:
+            fuel = next((h for h in hits if h.class_id in self.matcher.fuel_classes), None)
+            if fuel is not None:
+                label = self.matcher.classifier.classes[fuel.class_id].label_en.lower()
+                return (
+                    0.7 * P_DEMAND * fuel.confidence,
+                    f"asks for fuel; {label} is a documented fuel",
+                )
         if a and b:
             overlap = len(a & b) / math.sqrt(len(a) * len(b))
             if overlap >= 0.3:
