@@ -13,7 +13,6 @@ within the distance limit of the stream's kind (a spatial grid) are considered.
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -21,11 +20,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import numpy as np
+
 from symbiolink.codes.ewc import ewc_lookup
 from symbiolink.knowledge.base import Evidence, KnowledgeBase, default_knowledge
 from symbiolink.knowledge.classes import ClassHit, Classifier, default_classifier
 from symbiolink.knowledge.text import content_tokens
 from symbiolink.matching import rules
+from symbiolink.matching.rules import haversine_many
 from symbiolink.model.park import Company, ParkFile, Stream
 
 # Strength of one piece of evidence of each sort, inside the knowledge features.
@@ -212,6 +214,8 @@ class _Routes(dict[str, _SectorEvidence]):
     def __init__(self) -> None:
         super().__init__()
         self.static: dict[tuple[str | None, str], dict[str, float]] = {}
+        self.static_park: dict[tuple[str | None, str, str], np.ndarray] = {}
+        self.top: list[tuple[str, _SectorEvidence]] | None = None
 
 
 @dataclass
@@ -425,7 +429,7 @@ class Matcher:
         out: list[Match] = []
         supplies = [s for s in park.streams if s.direction == "supply"]
         for i, s in enumerate(supplies):
-            candidates = self.candidates(ctx, s)
+            candidates = self.candidates(ctx, s, top=top)
             for rank, (cand, score) in enumerate(
                 diversified(candidates, top=top, min_score=min_score), start=1
             ):
@@ -473,76 +477,165 @@ class Matcher:
                 )
         return out
 
-    def candidates(self, ctx: _Context, s: Stream) -> list[_Candidate]:
-        """Every admissible receiver of a supply, with its score.
+    def candidates(self, ctx: _Context, s: Stream, *, top: int | None = None) -> list[_Candidate]:
+        """Admissible receivers of a supply, with their scores.
 
         Blocking: all companies of the supplier's park, plus, from other parks within the kind's
         distance limit, the nearest few companies of each sector the knowledge names as a user and
         the nearest few that post a demand of the same resource. Cost grows with the number of
-        streams, not with pairs. What depends only on the receiver's sector is summed once per
-        (resource, donor sector, kind) and sector.
+        streams, not with pairs. The supplier's park is scored with array operations; what
+        depends only on the receiver's sector is summed once per (resource, donor sector, kind).
+
+        With ``top``, only the candidates that :func:`diversified` could still pick for the best
+        ``top`` are returned (the others score below the ``top``-th best of the sector groups'
+        leaders), which leaves the ranking unchanged.
         """
-        supplier = ctx.companies[s.company]
-        hits = ctx.hits(s)
-        ewc = ctx.ewc(s)
-        hazardous = ctx.hazardous(s)
-        toks = ctx.tokens(s)
-        donor = ctx.sector(supplier)
-        here = ctx.location(supplier)
-        sector_ev = self.sector_evidence(hits, ewc, toks, donor, ctx.all_sectors)
-        word_map = self.receiver_word_map(hits, ewc, toks)
-        static = self._static_scores(sector_ev, donor, s.kind)
-        w = self.weights
-        w_words, w_text, w_dist, w_demand = (
-            w.get(k, 0.0) for k in ("receiver_words", "text", "distance", "demand")
-        )
-        limit = self.limits.max_distance_km.get(s.kind) or 1.0
+        prep = self._prepare(ctx, s)
+        home = ctx.park_arrays(prep.supplier.park)
+        z, demands, words_p, text, dist = self._home_logits(ctx, s, prep, home)
+        score = 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+        valid = np.flatnonzero(np.isfinite(z))
+        order = valid[np.lexsort((home.id_rank[valid], -score[valid]))]
+        if top is not None:
+            order = _shortlist(order, score, home.groups, top)
         out: list[_Candidate] = []
-        for company, distance in ctx.block(supplier, here, s.kind, self.limits, sector_ev, hits):
-            if company.id == supplier.id:
-                continue
-            sector = ctx.sector(company)
-            if hazardous and rules.hazardous_problem(True, sector, self.limits):
-                continue
-            if distance is not None and distance > limit:
-                continue
-            z = static.get(sector or "")
-            if z is None:
-                z = static[sector or ""] = self._static_z(
-                    sector_ev.get(sector) if sector else None, donor, s.kind, sector
-                )
-            demand: tuple[float, Stream, str] | None = None
-            for d in ctx.demands.get(company.id, ()):
-                if not rules.kinds_fit(s.kind, d.kind):
-                    continue
-                if rules.temperature_problem(s, d, self.limits) or rules.contaminant_problem(s, d):
-                    continue
-                fit, why = ctx.demand_fit(s, hits, d)
-                if fit > 0 and (demand is None or fit > demand[0]):
-                    demand = (fit, d, why)
-            words = [word_map[t] for t in ctx.company_tokens(company) if t in word_map]
-            words_p = _noisy_or(p for p, _ in words) if words else 0.0
-            text = ctx.text_similarity(toks, company)
-            z += w_words * words_p + w_text * text
-            if distance is not None:
-                z += w_dist * min(1.0, distance / limit)
-            if demand is not None:
-                z += w_demand * demand[0]
-            score = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        for pos in order:
+            company = home.companies[pos]
+            sector = home.sectors[pos] or None
+            ctoks = ctx.company_tokens(company)
+            words = [prep.word_map[t] for t in ctoks if t in prep.word_map] if ctoks else []
+            d = float(dist[pos])
             out.append(
                 _Candidate(
                     company,
                     sector,
-                    distance,
-                    score,
-                    demand,
-                    sector_ev.get(sector) if sector else None,
+                    None if math.isnan(d) else d,
+                    float(score[pos]),
+                    demands.get(int(pos)),
+                    prep.sector_ev.get(sector) if sector else None,
                     words,
-                    words_p,
-                    text,
+                    float(words_p[pos]),
+                    float(text[pos]),
                 )
             )
+        for company, distance in ctx.cross_park(
+            prep.supplier, prep.here, s.kind, self.limits, prep.sector_ev, prep.hits
+        ):
+            cand = self._one(ctx, s, prep, company, distance)
+            if cand is not None:
+                out.append(cand)
         return out
+
+    def _prepare(self, ctx: _Context, s: Stream) -> _Prep:
+        supplier = ctx.companies[s.company]
+        hits = ctx.hits(s)
+        ewc = ctx.ewc(s)
+        toks = ctx.tokens(s)
+        donor = ctx.sector(supplier)
+        sector_ev = self.sector_evidence(hits, ewc, toks, donor, ctx.all_sectors)
+        return _Prep(
+            supplier, hits, ewc, ctx.hazardous(s), toks, donor, ctx.location(supplier), sector_ev,
+            self.receiver_word_map(hits, ewc, toks), self.limits.max_distance_km.get(s.kind) or 1.0,
+            self._static_scores(sector_ev, donor, s.kind),
+        )  # fmt: skip
+
+    def _static_for(self, prep: _Prep, kind: str, sector: str | None) -> float:
+        z = prep.static.get(sector or "")
+        if z is None:
+            se = prep.sector_ev.get(sector) if sector else None
+            z = prep.static[sector or ""] = self._static_z(se, prep.donor, kind, sector)
+        return z
+
+    def _home_logits(
+        self, ctx: _Context, s: Stream, prep: _Prep, home: _ParkArrays
+    ) -> tuple[
+        np.ndarray, dict[int, tuple[float, Stream, str]], np.ndarray, np.ndarray, np.ndarray
+    ]:
+        """Logits of every company of the supplier's park (``-inf`` where a rule forbids it)."""
+        w = self.weights
+        n = len(home.companies)
+        key = (prep.donor, s.kind, prep.supplier.park)
+        z = prep.sector_ev.static_park.get(key)
+        if z is None:
+            z = np.array(
+                [self._static_for(prep, s.kind, sec or None) for sec in home.sectors], dtype=float
+            )
+            prep.sector_ev.static_park[key] = z
+        z = z.copy()
+        dist = ctx.home_distances(prep.supplier, prep.here, home)
+        frac = np.minimum(1.0, np.nan_to_num(dist, nan=0.0) / prep.limit)
+        z += w.get("distance", 0.0) * frac
+        words_p = np.zeros(n)
+        if prep.word_map:
+            logq = np.zeros(n)
+            for t, (p, _) in prep.word_map.items():
+                idx = home.token_index.get(t)
+                if idx is not None:
+                    logq[idx] += math.log1p(-min(p, 0.999))
+            words_p = -np.expm1(logq)
+            z += w.get("receiver_words", 0.0) * words_p
+        text = np.zeros(n)
+        if prep.toks:
+            overlap = np.zeros(n)
+            for t in prep.toks:
+                idx = home.token_index.get(t)
+                if idx is not None:
+                    overlap[idx] += 1.0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                text = np.where(
+                    home.token_counts > 0,
+                    overlap / np.sqrt(home.token_counts * len(prep.toks)),
+                    0.0,
+                )
+            z += w.get("text", 0.0) * text
+        demands: dict[int, tuple[float, Stream, str]] = {}
+        w_demand = w.get("demand", 0.0)
+        hits = prep.hits
+        for pos, company_demands in ctx.fitting_demands(s, hits, home):
+            best: tuple[float, Stream, str] | None = None
+            for d in company_demands:
+                fit, why = ctx.admissible_fit(s, hits, d)
+                if fit > 0 and (best is None or fit > best[0]):
+                    best = (fit, d, why)
+            if best is not None:
+                demands[pos] = best
+                z[pos] += w_demand * best[0]
+        z[home.position[prep.supplier.id]] = -np.inf
+        if prep.hazardous:
+            z[~home.hazardous_ok] = -np.inf
+        z[np.nan_to_num(dist, nan=0.0) > prep.limit] = -np.inf
+        return z, demands, words_p, text, dist
+
+    def _one(
+        self, ctx: _Context, s: Stream, prep: _Prep, company: Company, distance: float | None
+    ) -> _Candidate | None:
+        """One candidate scored on its own (companies of other parks); the same sums as the arrays."""
+        if company.id == prep.supplier.id:
+            return None
+        sector = ctx.sector(company)
+        if prep.hazardous and rules.hazardous_problem(True, sector, self.limits):
+            return None
+        if distance is not None and distance > prep.limit:
+            return None
+        w = self.weights
+        z = self._static_for(prep, s.kind, sector)
+        if distance is not None:
+            z += w.get("distance", 0.0) * min(1.0, distance / prep.limit)
+        ctoks = ctx.company_tokens(company)
+        words = [prep.word_map[t] for t in ctoks if t in prep.word_map] if ctoks else []
+        words_p = _noisy_or(p for p, _ in words) if words else 0.0
+        text = ctx.text_similarity(prep.toks, company) if ctoks else 0.0
+        z += w.get("receiver_words", 0.0) * words_p + w.get("text", 0.0) * text
+        demand: tuple[float, Stream, str] | None = None
+        for d in ctx.demands.get(company.id, ()):
+            fit, why = ctx.admissible_fit(s, prep.hits, d)
+            if fit > 0 and (demand is None or fit > demand[0]):
+                demand = (fit, d, why)
+        if demand is not None:
+            z += w.get("demand", 0.0) * demand[0]
+        score = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        se = prep.sector_ev.get(sector) if sector else None
+        return _Candidate(company, sector, distance, score, demand, se, words, words_p, text)
 
     @staticmethod
     def _static_scores(sector_ev: _Routes, donor: str | None, kind: str) -> dict[str, float]:
@@ -651,6 +744,77 @@ class Matcher:
 
 
 @dataclass
+class _Prep:
+    """What a supply's scoring needs, worked out once."""
+
+    supplier: Company
+    hits: list[ClassHit]
+    ewc: str | None
+    hazardous: bool
+    toks: frozenset[str]
+    donor: str | None
+    here: tuple[float, float] | None
+    sector_ev: _Routes
+    word_map: dict[str, tuple[float, Evidence]]
+    limit: float
+    static: dict[str, float]
+
+
+@dataclass
+class _ParkArrays:
+    """A park's companies as arrays, for scoring all of them at once."""
+
+    companies: list[Company]
+    sectors: list[str]
+    position: dict[str, int]
+    id_rank: np.ndarray
+    groups: list[str]
+    token_index: dict[str, np.ndarray]
+    token_counts: np.ndarray
+    demand_positions: list[tuple[int, list[Stream]]]
+    hazardous_ok: np.ndarray
+    locations: np.ndarray
+
+
+def _top_sectors(sector_ev: dict[str, _SectorEvidence]) -> list[tuple[str, _SectorEvidence]]:
+    """The sectors with the strongest knowledge for a resource (computed once per resource)."""
+    cached = getattr(sector_ev, "top", None)
+    if cached is None:
+        cached = sorted(
+            sector_ev.items(), key=lambda kv: (-(kv[1].route + kv[1].text_route), kv[0])
+        )[:CROSS_PARK_SECTORS]
+        if isinstance(sector_ev, _Routes):
+            sector_ev.top = cached
+    return cached
+
+
+def _shortlist(order: np.ndarray, score: np.ndarray, groups: list[str], top: int) -> np.ndarray:
+    """The candidates :func:`diversified` may still pick for the best ``top``: each pick's adjusted
+    score is at least the ``top``-th best score among the sector groups' leaders, so lower ones,
+    and more than ``top`` per group, can go."""
+    leaders: list[float] = []
+    seen: set[str] = set()
+    for pos in order:
+        g = groups[pos]
+        if g not in seen:
+            seen.add(g)
+            leaders.append(float(score[pos]))
+            if len(leaders) == top:
+                break
+    threshold = leaders[-1] if len(leaders) == top else -1.0
+    kept: list[int] = []
+    per_group: dict[str, int] = defaultdict(int)
+    for pos in order:
+        if score[pos] < threshold:
+            break
+        g = groups[pos]
+        if per_group[g] < top:
+            per_group[g] += 1
+            kept.append(int(pos))
+    return np.array(kept, dtype=int)
+
+
+@dataclass
 class _Candidate:
     company: Company
     sector: str | None
@@ -710,9 +874,13 @@ class _Context:
         self._by_park: dict[str, list[Company]] | None = None
         self._grid: dict[tuple[int, int, str], list[Company]] | None = None
         self._demand_classes: dict[str, list[Company]] | None = None
-        self._home: dict[str, list[tuple[Company, float | None]]] = {}
+        self._home: dict[str, np.ndarray] = {}
+        self._arrays: dict[str, _ParkArrays] = {}
+        self._demand_index: dict[int, dict[tuple[str, str], list[tuple[int, Stream]]]] = {}
         self._fit_cache: dict[tuple[Any, ...], tuple[float, str]] = {}
+        self._admissible: dict[tuple[str, str], tuple[float, str]] = {}
         self._near_cache: dict[tuple[Any, ...], list[tuple[Company, float]]] = {}
+        self._group_cache: dict[tuple[Any, ...], tuple[list[Company], np.ndarray, np.ndarray]] = {}
 
     def stream_company(self, stream_id: str) -> str:
         if not hasattr(self, "_stream_company"):
@@ -775,7 +943,63 @@ class _Context:
                 for h in self.hits(d):
                     self._demand_classes[h.class_id].append(self.companies[cid])
 
-    def block(
+    def park_arrays(self, park_id: str) -> _ParkArrays:
+        """The companies of a park as arrays (built once per park)."""
+        if self._by_park is None:
+            self._index()
+        assert self._by_park is not None
+        cached = self._arrays.get(park_id)
+        if cached is not None:
+            return cached
+        companies = self._by_park[park_id]
+        sectors = [self.sector(c) or "" for c in companies]
+        token_lists: dict[str, list[int]] = defaultdict(list)
+        counts = np.zeros(len(companies))
+        for i, c in enumerate(companies):
+            toks = self.company_tokens(c)
+            counts[i] = len(toks)
+            for t in toks:
+                token_lists[t].append(i)
+        by_id = sorted(range(len(companies)), key=lambda i: companies[i].id)
+        id_rank = np.empty(len(companies), dtype=int)
+        id_rank[by_id] = np.arange(len(companies))
+        permitted = self.matcher.limits.hazardous_receivers
+        locs = np.array(
+            [self.location(c) or (math.nan, math.nan) for c in companies], dtype=float
+        ).reshape(-1, 2)
+        arrays = _ParkArrays(
+            companies=companies,
+            sectors=sectors,
+            position={c.id: i for i, c in enumerate(companies)},
+            id_rank=id_rank,
+            groups=[(sec or "?")[:3] for sec in sectors],
+            token_index={t: np.array(ix, dtype=int) for t, ix in token_lists.items()},
+            token_counts=counts,
+            demand_positions=[
+                (i, self.demands[c.id]) for i, c in enumerate(companies) if self.demands.get(c.id)
+            ],
+            hazardous_ok=np.array(
+                [bool(sec) and sec.startswith(permitted) for sec in sectors], dtype=bool
+            ),
+            locations=locs,
+        )
+        self._arrays[park_id] = arrays
+        return arrays
+
+    def home_distances(
+        self, supplier: Company, here: tuple[float, float] | None, home: _ParkArrays
+    ) -> np.ndarray:
+        """Distances (km) from a supplier to every company of its park; NaN where unknown."""
+        cached = self._home.get(supplier.id)
+        if cached is None:
+            if here is None:
+                cached = np.full(len(home.companies), np.nan)
+            else:
+                cached = haversine_many(here, home.locations)
+            self._home[supplier.id] = cached
+        return cached
+
+    def cross_park(
         self,
         supplier: Company,
         here: tuple[float, float] | None,
@@ -784,30 +1008,18 @@ class _Context:
         sector_ev: dict[str, _SectorEvidence],
         hits: list[ClassHit],
     ) -> list[tuple[Company, float | None]]:
-        """Candidate receivers with their distances: the supplier's park, and the nearest few
-        companies of other parks in the sectors the knowledge names (and posting demands of the
-        same resource), within the kind's distance limit."""
+        """Candidates from other parks, with their distances: the nearest few companies of each
+        sector the knowledge names (and posting demands of the same resource), within the kind's
+        distance limit."""
         if self._by_park is None:
             self._index()
-        assert (
-            self._by_park is not None
-            and self._grid is not None
-            and self._demand_classes is not None
-        )
-        home = self._home.get(supplier.id)
-        if home is None:
-            home = self._home[supplier.id] = [
-                (c, rules.haversine_km(here, self.location(c)))
-                for c in self._by_park[supplier.park]
-            ]
+        assert self._by_park is not None
         if here is None or len(self._by_park) == 1:
-            return home
-        out = list(home)
-        seen = {c.id for c, _ in home}
+            return []
+        out: list[tuple[Company, float | None]] = []
+        seen: set[str] = set()
         limit = limits.max_distance_km.get(kind, 20000.0)
-        top_sectors = sorted(
-            sector_ev.items(), key=lambda kv: (-(kv[1].route + kv[1].text_route), kv[0])
-        )[:CROSS_PARK_SECTORS]
+        top_sectors = _top_sectors(sector_ev)
         groups = [("sector", sector) for sector, _ in top_sectors] + [
             ("class", h.class_id) for h in hits[:2]
         ]
@@ -826,6 +1038,24 @@ class _Context:
         cached = self._near_cache.get(key)
         if cached is not None:
             return cached
+        companies, locs, parks = self._group_arrays(here, limit, group)
+        result: list[tuple[Company, float]] = []
+        if companies:
+            dist = haversine_many(here, locs)
+            dist[parks == supplier.park] = np.inf
+            ok = np.flatnonzero(dist <= limit)
+            near = sorted((float(dist[k]), companies[k].id, int(k)) for k in ok)[
+                :CROSS_PARK_NEAREST
+            ]
+            result = [(companies[k], d) for d, _, k in near]
+        self._near_cache[key] = result
+        return result
+
+    def _group_arrays(
+        self, here: tuple[float, float], limit: float, group: tuple[str, str]
+    ) -> tuple[list[Company], np.ndarray, np.ndarray]:
+        """Companies (with places and parks) of a sector in the grid cells within ``limit``, or
+        posting a demand of a class; shared by all suppliers in the same cell."""
         assert self._grid is not None and self._demand_classes is not None
         if group[0] == "sector":
             dlat = math.ceil(limit / 111.0)
@@ -833,22 +1063,79 @@ class _Context:
                 limit / max(1.0, 111.0 * math.cos(math.radians(min(abs(here[0]), 89.0))))
             )
             i0, j0 = math.floor(here[0]), math.floor(here[1])
+            key: tuple[Any, ...] = (i0, j0, dlat, dlon, group)
+        else:
+            key = group
+        cached = self._group_cache.get(key)
+        if cached is not None:
+            return cached
+        if group[0] == "sector":
             found: list[Company] = []
             for i in range(i0 - dlat, i0 + dlat + 1):
                 for j in range(j0 - dlon, j0 + dlon + 1):
                     found.extend(self._grid.get((i, j, group[1]), ()))
         else:
-            found = self._demand_classes.get(group[1], [])
-        near = []
-        for c in found:
-            if c.park == supplier.park:
-                continue
-            d = rules.haversine_km(here, self.location(c))
-            if d is not None and d <= limit:
-                near.append((d, c.id, c))
-        result = [(c, d) for d, _, c in heapq.nsmallest(CROSS_PARK_NEAREST, near)]
-        self._near_cache[key] = result
-        return result
+            found = [
+                c for c in self._demand_classes.get(group[1], []) if self.location(c) is not None
+            ]
+        locs = np.array([self.location(c) for c in found], dtype=float).reshape(-1, 2)
+        parks = np.array([c.park for c in found], dtype=object)
+        cached = self._group_cache[key] = (found, locs, parks)
+        return cached
+
+    def fitting_demands(
+        self, s: Stream, hits: list[ClassHit], home: _ParkArrays
+    ) -> list[tuple[int, list[Stream]]]:
+        """The park's demands that could fit the supply at all (same class or family, a shared
+        word, or a fuel for an energy need), grouped by company position; the rest score 0."""
+        index = self._demand_index.get(id(home))
+        if index is None:
+            index = self._demand_index[id(home)] = self._index_demands(home)
+        classes = self.matcher.classifier.classes
+        keys = [("class", h.class_id) for h in hits] + [
+            ("family", classes[h.class_id].family) for h in hits
+        ]
+        keys += [("token", t) for t in self.tokens(s)]
+        if s.kind == "material" and any(h.class_id in self.matcher.fuel_classes for h in hits):
+            keys.append(("fuel", ""))
+        found: dict[int, list[Stream]] = {}
+        for key in keys:
+            for pos, d in index.get(key, ()):
+                bucket = found.setdefault(pos, [])
+                if d not in bucket:
+                    bucket.append(d)
+        return sorted(found.items())
+
+    def _index_demands(self, home: _ParkArrays) -> dict[tuple[str, str], list[tuple[int, Stream]]]:
+        classes = self.matcher.classifier.classes
+        index: dict[tuple[str, str], list[tuple[int, Stream]]] = defaultdict(list)
+        for pos, demands in home.demand_positions:
+            for d in demands:
+                for h in self.hits(d):
+                    index[("class", h.class_id)].append((pos, d))
+                    index[("family", classes[h.class_id].family)].append((pos, d))
+                for t in self.tokens(d):
+                    index[("token", t)].append((pos, d))
+                if d.kind == "energy" and self.tokens(d) & FUEL_WORDS:
+                    index[("fuel", "")].append((pos, d))
+        return index
+
+    def admissible_fit(self, s: Stream, hits: list[ClassHit], d: Stream) -> tuple[float, str]:
+        """:meth:`demand_fit`, or nothing if a hard rule forbids the pair."""
+        key = (s.id, d.id)
+        cached = self._admissible.get(key)
+        if cached is None:
+            limits = self.matcher.limits
+            if (
+                not rules.kinds_fit(s.kind, d.kind)
+                or rules.temperature_problem(s, d, limits)
+                or rules.contaminant_problem(s, d)
+            ):
+                cached = (0.0, "")
+            else:
+                cached = self.demand_fit(s, hits, d)
+            self._admissible[key] = cached
+        return cached
 
     def demand_fit(self, s: Stream, hits: list[ClassHit], d: Stream) -> tuple[float, str]:
         """How well a posted demand fits the supply: same class, same family, or similar words."""

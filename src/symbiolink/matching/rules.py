@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from symbiolink.model.park import Stream
 
 #: ISIC Rev.4 classes whose activity is to take hazardous waste (treatment, recovery) or that are
@@ -95,6 +97,25 @@ def haversine_km(a: tuple[float, float] | None, b: tuple[float, float] | None) -
         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     )
     return 6371.0088 * 2 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def haversine_many(here: tuple[float, float], places: np.ndarray) -> np.ndarray:
+    """Great-circle distances (km) from one place to an array of (lat, lon) rows; the same formula
+    as :func:`haversine_km`.
+
+    Examples
+    --------
+    >>> [round(float(d), 2) for d in haversine_many((55.68, 11.09), np.array([[55.66, 11.08], [55.68, 11.09]]))]
+    [2.31, 0.0]
+    """
+    lat1, lon1 = math.radians(here[0]), math.radians(here[1])
+    lat2, lon2 = np.radians(places[:, 0]), np.radians(places[:, 1])
+    h = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    out: np.ndarray = 6371.0088 * 2 * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    return out
 
 
 def distance_problem(kind: str, distance_km: float | None, limits: Limits) -> str | None:
