@@ -414,3 +414,36 @@ def test_kalundborg_documented_exchanges_are_found_without_its_own_case() -> Non
     assert len(documented) >= 8
     found = [(s, r) for s, r in documented if r & set(receivers(ms, s))]
     assert len(found) / len(documented) >= 0.6, f"found {found} of {documented}"
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(registries())
+def test_array_scores_equal_one_by_one_scores(p: ParkFile) -> None:
+    """The supplier's park is scored with arrays; each score equals the one-candidate sum."""
+    from symbiolink.matching.engine import _Context
+
+    matcher = Matcher()
+    ctx = _Context(p, matcher)
+    for s in p.streams:
+        if s.direction != "supply":
+            continue
+        prep = matcher._prepare(ctx, s)
+        for cand in matcher.candidates(ctx, s):
+            one = matcher._one(ctx, s, prep, cand.company, cand.distance)
+            assert one is not None
+            assert one.score == pytest.approx(cand.score, rel=1e-9, abs=1e-12)
+            assert (one.demand or (None,))[0] == pytest.approx((cand.demand or (None,))[0])
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(registries(), st.integers(1, 6))
+def test_shortlist_keeps_the_ranking(p: ParkFile, top: int) -> None:
+    from symbiolink.matching.engine import _Context, diversified
+
+    matcher = Matcher()
+    ctx = _Context(p, matcher)
+    for s in p.streams:
+        if s.direction == "supply":
+            full = diversified(matcher.candidates(ctx, s), top=top, min_score=0.0)
+            short = diversified(matcher.candidates(ctx, s, top=top), top=top, min_score=0.0)
+            assert [(c.company.id, v) for c, v in full] == [(c.company.id, v) for c, v in short]
