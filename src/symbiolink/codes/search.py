@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from symbiolink.codes.ewc import ewc_table
 from symbiolink.codes.sectors import all_codes
+from symbiolink.text import fold
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,19 +17,6 @@ class CodeHit:
     title: str
     score: float
     hazardous: bool = False
-
-
-def fold(text: str) -> str:
-    """Lower-case, without diacritics (Vietnamese ``đ`` becomes ``d``).
-
-    Examples
-    --------
-    >>> fold("Xỉ lò điện hồ quang")
-    'xi lo dien ho quang'
-    """
-    text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
 def _words(text: str) -> list[str]:

@@ -119,7 +119,7 @@ def maestri_rows() -> list[dict[str, str]]:
 
 def infer_kind(description: str, final_use: str = "") -> str:
     """Material, energy or water, from the words of an exchange (MAESTRI states no kind)."""
-    from symbiolink.knowledge.text import tokens
+    from symbiolink.text import tokens
 
     words = set(tokens(description))
     if words & {

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from symbiolink.knowledge.text import content_tokens, fold, tokens
+from symbiolink.text import content_tokens, fold, tokens
 
 
 @dataclass(frozen=True, slots=True)

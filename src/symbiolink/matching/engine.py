@@ -25,10 +25,10 @@ import numpy as np
 from symbiolink.codes.ewc import ewc_lookup
 from symbiolink.knowledge.base import Evidence, KnowledgeBase, default_knowledge
 from symbiolink.knowledge.classes import ClassHit, Classifier, default_classifier
-from symbiolink.knowledge.text import content_tokens
 from symbiolink.matching import rules
 from symbiolink.matching.rules import haversine_many
 from symbiolink.model.park import Company, ParkFile, Stream
+from symbiolink.text import content_tokens
 
 # Strength of one piece of evidence of each sort, inside the knowledge features.
 P_ROUTE = 0.5  # one documented exchange of this resource to this sector

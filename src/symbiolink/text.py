@@ -1,5 +1,5 @@
-"""Text normalisation shared by the classifier and the matcher: any language, with or without
-diacritics."""
+"""Text normalisation shared by code search, the classifier and the matcher: any language, with
+or without diacritics."""
 
 from __future__ import annotations
 
