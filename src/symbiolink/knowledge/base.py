@@ -135,13 +135,9 @@ def infer_kind(description: str, final_use: str = "") -> str:
         return "energy"
     if "water" in words or "wastewater" in words or "effluent" in words:
         return "water"
-    if words & {"gas", "biogas", "hydrogen"} and "fuel" in fold_use(final_use):
+    if words & {"gas", "biogas", "hydrogen"} and "fuel" in final_use.lower():
         return "energy"
     return "material"
-
-
-def fold_use(text: str) -> str:
-    return text.lower()
 
 
 def maestri_evidence(classifier: Classifier) -> list[Evidence]:

@@ -882,11 +882,6 @@ class _Context:
         self._near_cache: dict[tuple[Any, ...], list[tuple[Company, float]]] = {}
         self._group_cache: dict[tuple[Any, ...], tuple[list[Company], np.ndarray, np.ndarray]] = {}
 
-    def stream_company(self, stream_id: str) -> str:
-        if not hasattr(self, "_stream_company"):
-            self._stream_company = {s.id: s.company for s in self.park.streams}
-        return self._stream_company[stream_id]
-
     def hits(self, s: Stream) -> list[ClassHit]:
         if s.id not in self._hits:
             self._hits[s.id] = self.matcher.classifier.classify(

@@ -116,12 +116,3 @@ def haversine_many(here: tuple[float, float], places: np.ndarray) -> np.ndarray:
     )
     out: np.ndarray = 6371.0088 * 2 * np.arcsin(np.minimum(1.0, np.sqrt(h)))
     return out
-
-
-def distance_problem(kind: str, distance_km: float | None, limits: Limits) -> str | None:
-    if distance_km is None:
-        return None
-    limit = limits.max_distance_km.get(kind)
-    if limit is not None and distance_km > limit:
-        return f"{distance_km:.0f} km is beyond the {limit:g} km limit for {kind}"
-    return None
