@@ -563,7 +563,8 @@ class Matcher:
             prep.sector_ev.static_park[key] = z
         z = z.copy()
         dist = ctx.home_distances(prep.supplier, prep.here, home)
-        frac = np.minimum(1.0, np.nan_to_num(dist, nan=0.0) / prep.limit)
+        known = np.nan_to_num(dist, nan=0.0)
+        frac = np.minimum(1.0, known / prep.limit)
         z += w.get("distance", 0.0) * frac
         words_p = np.zeros(n)
         if prep.word_map:
@@ -603,7 +604,7 @@ class Matcher:
         z[home.position[prep.supplier.id]] = -np.inf
         if prep.hazardous:
             z[~home.hazardous_ok] = -np.inf
-        z[np.nan_to_num(dist, nan=0.0) > prep.limit] = -np.inf
+        z[known > prep.limit] = -np.inf
         return z, demands, words_p, text, dist
 
     def _one(
@@ -1039,9 +1040,9 @@ class _Context:
             dist = haversine_many(here, locs)
             dist[parks == supplier.park] = np.inf
             ok = np.flatnonzero(dist <= limit)
-            near = sorted((float(dist[k]), companies[k].id, int(k)) for k in ok)[
-                :CROSS_PARK_NEAREST
-            ]
+            if len(ok) > CROSS_PARK_NEAREST:
+                ok = ok[np.argpartition(dist[ok], CROSS_PARK_NEAREST - 1)[:CROSS_PARK_NEAREST]]
+            near = sorted((float(dist[k]), companies[k].id, int(k)) for k in ok)
             result = [(companies[k], d) for d, _, k in near]
         self._near_cache[key] = result
         return result
