@@ -393,10 +393,13 @@ def test_match_saves_results_for_the_platform(database_url: str) -> None:
 
 
 def test_kalundborg_documented_exchanges_are_found_without_its_own_case() -> None:
-    """Kalundborg is MAESTRI case 4; with that case's knowledge left out, the documented receivers
-    of its best-known exchanges are still among the top three."""
+    """Kalundborg is MAESTRI case 4; with that case and every literature source about Kalundborg
+    left out of the knowledge, the documented receivers of its exchanges are still found among the
+    top three (19 of 20 when measured; the floor leaves room for knowledge to change)."""
     p = read_park(next(f for f in demo_files() if "kalundborg" in f.name))
-    ms = match_park(p, top=3, kb_exclude=["maestri:case-4"])
+    kalundborg_sources = sorted(t for t in default_knowledge().tags if "kalundborg" in t)
+    assert len(kalundborg_sources) >= 5
+    ms = match_park(p, top=3, kb_exclude=["maestri:case-4", *kalundborg_sources])
     ids = {c.id for c in p.companies}
     documented: list[tuple[str, set[str]]] = []
     for s in p.streams:
@@ -413,7 +416,7 @@ def test_kalundborg_documented_exchanges_are_found_without_its_own_case() -> Non
                 documented.append((s.id, named))
     assert len(documented) >= 8
     found = [(s, r) for s, r in documented if r & set(receivers(ms, s))]
-    assert len(found) / len(documented) >= 0.6, f"found {found} of {documented}"
+    assert len(found) / len(documented) >= 0.8, f"found {found} of {documented}"
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
