@@ -496,8 +496,9 @@ class Matcher:
         score = 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
         valid = np.flatnonzero(np.isfinite(z))
         order = valid[np.lexsort((home.id_rank[valid], -score[valid]))]
+        threshold = -1.0
         if top is not None:
-            order = _shortlist(order, score, home.groups, top)
+            order, threshold = _shortlist(order, score, home.groups, top)
         out: list[_Candidate] = []
         for pos in order:
             company = home.companies[pos]
@@ -521,6 +522,8 @@ class Matcher:
         for company, distance in ctx.cross_park(
             prep.supplier, prep.here, s.kind, self.limits, prep.sector_ev, prep.hits
         ):
+            if threshold > 0 and self._upper_bound(ctx, s, prep, company, distance) < threshold:
+                continue  # cannot enter the best ``top`` (see _shortlist)
             cand = self._one(ctx, s, prep, company, distance)
             if cand is not None:
                 out.append(cand)
@@ -606,6 +609,24 @@ class Matcher:
             z[~home.hazardous_ok] = -np.inf
         z[known > prep.limit] = -np.inf
         return z, demands, words_p, text, dist
+
+    def _upper_bound(
+        self, ctx: _Context, s: Stream, prep: _Prep, company: Company, distance: float | None
+    ) -> float:
+        """A score no lower than :meth:`_one`'s, from what is cheap to know: the sector part and the
+        distance exactly, the words, text and demand parts at their largest possible values."""
+        w = self.weights
+        z = self._static_for(prep, s.kind, ctx.sector(company))
+        if distance is not None:
+            z += w.get("distance", 0.0) * min(1.0, distance / prep.limit)
+        ctoks = ctx.company_tokens(company)
+        if ctoks & prep.word_map.keys():
+            z += max(0.0, w.get("receiver_words", 0.0))
+        if ctoks & prep.toks:
+            z += max(0.0, w.get("text", 0.0))
+        if ctx.demands.get(company.id):
+            z += max(0.0, w.get("demand", 0.0)) * P_DEMAND
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def _one(
         self, ctx: _Context, s: Stream, prep: _Prep, company: Company, distance: float | None
@@ -789,7 +810,9 @@ def _top_sectors(sector_ev: dict[str, _SectorEvidence]) -> list[tuple[str, _Sect
     return cached
 
 
-def _shortlist(order: np.ndarray, score: np.ndarray, groups: list[str], top: int) -> np.ndarray:
+def _shortlist(
+    order: np.ndarray, score: np.ndarray, groups: list[str], top: int
+) -> tuple[np.ndarray, float]:
     """The candidates :func:`diversified` may still pick for the best ``top``: each pick's adjusted
     score is at least the ``top``-th best score among the sector groups' leaders, so lower ones,
     and more than ``top`` per group, can go."""
@@ -812,7 +835,7 @@ def _shortlist(order: np.ndarray, score: np.ndarray, groups: list[str], top: int
         if per_group[g] < top:
             per_group[g] += 1
             kept.append(int(pos))
-    return np.array(kept, dtype=int)
+    return np.array(kept, dtype=int), threshold
 
 
 @dataclass
