@@ -222,16 +222,18 @@ class _Routes(dict[str, _SectorEvidence]):
 class Matcher:
     """Match supplies to receivers with one knowledge base and classifier.
 
-    The score of a (supply, receiver) pair is a logistic function of :data:`FEATURES`:
+    The score of a (supply, receiver) pair is a logistic function of :data:`FEATURES`
+    (``docs/matching.md`` explains each):
 
     * ``route``: documented exchanges of the same resource (class, family or EWC code) to the
-      receiver's sector, combined as a noisy-or;
+      receiver's sector, combined as a noisy-or; ``route_donor``: the part of it from the same
+      donor sector;
     * ``text_route``: documented exchanges described in similar words, to the receiver's sector;
     * ``receiver_words``: documented receivers of the resource described in the receiver's words
       (``cement production``, ``urban entity``), which also reaches companies with no sector code;
-    * ``pair``: how often the donor's and receiver's sectors are documented partners (any resource);
-    * ``kind_sector``: how often the receiver's sector takes resources of this kind;
-    * ``popularity``: how often the receiver's sector receives anything;
+    * ``pair`` and ``pair_kind``: how often the donor's and receiver's sectors are documented
+      partners (any resource; resources of this kind);
+    * ``same_sector``, ``kind_sector``, ``popularity``: sector priors;
     * ``demand``: how well a posted demand of the receiver fits;
     * ``text``: the receiver's own description resembles the supply;
     * ``distance``: the distance as a share of the kind's limit.
@@ -798,16 +800,13 @@ class _ParkArrays:
     locations: np.ndarray
 
 
-def _top_sectors(sector_ev: dict[str, _SectorEvidence]) -> list[tuple[str, _SectorEvidence]]:
+def _top_sectors(sector_ev: _Routes) -> list[tuple[str, _SectorEvidence]]:
     """The sectors with the strongest knowledge for a resource (computed once per resource)."""
-    cached = getattr(sector_ev, "top", None)
-    if cached is None:
-        cached = sorted(
+    if sector_ev.top is None:
+        sector_ev.top = sorted(
             sector_ev.items(), key=lambda kv: (-(kv[1].route + kv[1].text_route), kv[0])
         )[:CROSS_PARK_SECTORS]
-        if isinstance(sector_ev, _Routes):
-            sector_ev.top = cached
-    return cached
+    return sector_ev.top
 
 
 def _shortlist(
@@ -1024,7 +1023,7 @@ class _Context:
         here: tuple[float, float] | None,
         kind: str,
         limits: rules.Limits,
-        sector_ev: dict[str, _SectorEvidence],
+        sector_ev: _Routes,
         hits: list[ClassHit],
     ) -> list[tuple[Company, float | None]]:
         """Candidates from other parks, with their distances: the nearest few companies of each
