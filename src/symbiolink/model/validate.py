@@ -246,30 +246,23 @@ def check_references(
     *,
     raw_ids: dict[str, set[str]],
 ) -> Iterator[Issue]:
-    park_ids = raw_ids["parks"]
-    company_ids = raw_ids["companies"]
-    for i, c in enumerate(companies):
-        if (
-            c is not None
-            and "park" not in unknown["companies"].get(i, ())
-            and c.park not in park_ids
-        ):
-            yield loc.issue(
-                f"companies[{i}].park",
-                f"no park has id {c.park!r}",
-                _some("the id of a park in this file", park_ids),
-            )
-    for i, s in enumerate(streams):
-        if (
-            s is not None
-            and "company" not in unknown["streams"].get(i, ())
-            and s.company not in company_ids
-        ):
-            yield loc.issue(
-                f"streams[{i}].company",
-                f"no company has id {s.company!r}",
-                _some("the id of a company in this file", company_ids),
-            )
+    """Every company names a park of the file, and every stream a company of the file."""
+    checks: tuple[tuple[str, Sequence[Company | Stream | None], str, str], ...] = (
+        ("companies", companies, "park", "parks"),
+        ("streams", streams, "company", "companies"),
+    )
+    for list_name, items, field, target in checks:
+        ids = raw_ids[target]
+        for i, item in enumerate(items):
+            if item is None or field in unknown[list_name].get(i, ()):
+                continue
+            ref = getattr(item, field)
+            if ref not in ids:
+                yield loc.issue(
+                    f"{list_name}[{i}].{field}",
+                    f"no {field} has id {ref!r}",
+                    _some(f"the id of a {field} in this file", ids),
+                )
 
 
 def _some(what: str, ids: set[str]) -> str:
