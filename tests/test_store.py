@@ -163,3 +163,18 @@ def test_import_reports_progress_up_to_the_total(engine: Engine, small_park_path
     )
     assert seen[-1] == (9, 9)  # 1 park + 3 companies + 5 streams
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_a_company_moved_between_the_files_parks_is_updated_not_duplicated(
+    engine: Engine, small_park_path: Path
+) -> None:
+    doc = read_park(small_park_path).to_document()
+    doc["parks"].append({"id": "hp-2", "name": "Second park"})
+    import_park(engine, ParkFile.model_validate(doc), source="v1")
+    doc["companies"][1]["park"] = "hp-2"
+    moved = ParkFile.model_validate(doc)
+    summary = import_park(engine, moved, source="v2")
+    assert summary.created == {"parks": 0, "companies": 0, "streams": 0}
+    assert summary.updated == {"parks": 2, "companies": 3, "streams": 5}
+    assert export_park(engine, ["hp-2"]).companies[0].id == doc["companies"][1]["id"]
+    assert _counts(engine) == (2, 3, 5)

@@ -112,6 +112,8 @@ def import_park(
     ).hexdigest()
     with Session(engine) as session, session.begin():
         conflicts: list[Issue] = []
+        # Ids of the file already stored; after the check below, all under the file's parks.
+        stored: dict[str, set[str]] = {}
         checks: tuple[
             tuple[str, type[CompanyRow] | type[StreamRow], Sequence[Company | Stream]], ...
         ] = (
@@ -120,6 +122,7 @@ def import_park(
         )
         for list_name, model, items in checks:
             owners = _owners(session, model, [x.id for x in items])
+            stored[list_name] = set(owners)
             for i, x in enumerate(items):
                 owner = owners.get(x.id)
                 if owner is not None and owner not in park_ids:
@@ -174,17 +177,10 @@ def import_park(
         summary.removed["parks"] = 0
         for list_name in ("parks", "companies", "streams"):
             table = models[list_name]
-            new = [r for r in rows[list_name] if r["id"] not in existing[list_name]]
-            old = [r for r in rows[list_name] if r["id"] in existing[list_name]]
-            if list_name == "companies":
-                # An id stored under another of the file's parks moves with the file.
-                old_ids = _owners(session, CompanyRow, [r["id"] for r in new])
-                old += [r for r in new if r["id"] in old_ids]
-                new = [r for r in new if r["id"] not in old_ids]
-            if list_name == "streams":
-                moved = _owners(session, StreamRow, [r["id"] for r in new])
-                old += [r for r in new if r["id"] in moved]
-                new = [r for r in new if r["id"] not in moved]
+            # An id stored under another of the file's parks is updated too: it moves with the file.
+            known = stored.get(list_name, existing[list_name])
+            new = [r for r in rows[list_name] if r["id"] not in known]
+            old = [r for r in rows[list_name] if r["id"] in known]
             for chunk in _chunks(new):
                 session.execute(insert(table), list(chunk))
                 written += len(chunk)
