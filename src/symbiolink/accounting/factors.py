@@ -36,7 +36,7 @@ HEADER = (
 CATEGORIES = frozenset(
     {
         "grid_emission", "fuel_emission", "virgin_production", "disposal_emission", "transport_emission",
-        "transport_cost", "pipe", "disposal_fee", "water_tariff", "energy_price", "currency", "economic",
+        "transport_cost", "transport_parameter", "pipe", "disposal_fee", "water_tariff", "energy_price", "currency", "economic",
     }
 )  # fmt: skip
 #: Units that are not physical: greenhouse gases and currencies, each its own dimension.
