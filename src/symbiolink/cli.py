@@ -410,6 +410,12 @@ def match(
     save: Annotated[
         bool, typer.Option("--save", help="Store the park and the matches in the database.")
     ] = False,
+    impact: Annotated[
+        bool,
+        typer.Option(
+            "--impact/--no-impact", help="Add the money and CO2e of each match (central estimates)."
+        ),
+    ] = True,
     database: DatabaseOpt = None,
 ) -> None:
     """Ranked candidate receivers for every supply stream, with reasons and sources."""
@@ -440,12 +446,24 @@ def match(
             )
         err.print(f"saved as match run {run}", markup=False)
     if as_json:
-        doc: dict[str, Any] = {"matches": [m.to_dict() for m in matches]}
+        doc: dict[str, Any] = {
+            "matches": _with_impact(park, matches) if impact else [m.to_dict() for m in matches]
+        }
         if demands:
             doc["demand_matches"] = [m.to_dict() for m in reverse]
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
         return
     _print_matches(park, matches)
+
+
+def _with_impact(park: Any, matches: list[Any]) -> list[dict[str, Any]]:
+    """Each match as JSON with its ``impact`` block (CONTRACTS section 3)."""
+    from symbiolink.accounting.evaluation import central_impacts
+
+    return [
+        {**m.to_dict(), "impact": i.impact_block()}
+        for m, i in zip(matches, central_impacts(park, matches), strict=True)
+    ]
 
 
 def _print_matches(park: Any, matches: list[Any]) -> None:
@@ -480,6 +498,117 @@ def _print_matches(park: Any, matches: list[Any]) -> None:
                     + (" ..." if len(m.sources) > 4 else ""),
                     markup=False,
                 )
+
+
+@app.command()
+@clean_failure
+def evaluate(
+    file: ParkPath,
+    policy_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            help="YAML of policy levers (landfill_tax_usd_t, subsidy_usd_t, capex_tax_credit_pct, "
+            "carbon_price_usd_t) and settings (discount_rate_pct, lifetime_years, "
+            "transaction_cost_usd_yr, factors).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON.")] = False,
+    top: Annotated[int, typer.Option("--top", min=1, max=100, help="Receivers per supply.")] = 5,
+    samples: Annotated[
+        int, typer.Option("--samples", min=0, help="Monte Carlo draws over the factor ranges.")
+    ] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the Monte Carlo draws.")] = 0,
+    kb_exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kb-exclude",
+            help="Leave out knowledge whose source tag starts with this (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Money, CO2e and resources of every candidate link, and which are viable under a policy."""
+    from symbiolink.accounting.evaluation import evaluate_park
+    from symbiolink.accounting.policy import Policy, load_policy
+    from symbiolink.knowledge import default_knowledge
+    from symbiolink.matching import Matcher
+
+    policy = load_policy(policy_file) if policy_file else Policy()
+    park = _load(file)
+    matcher = Matcher(knowledge=default_knowledge().exclude(kb_exclude or []))
+    with _progress("Matching") as advance:
+        matches = matcher.match(park, top=top, progress=advance)
+    with _progress("Evaluating") as advance:
+        result = evaluate_park(park, matches, policy, samples=samples, seed=seed, progress=advance)
+    baseline = evaluate_park(park, matches) if policy_file else result
+    before = {(i.supply, i.receiver) for i in baseline.viable}
+    if as_json:
+        doc = result.to_dict()
+        for link in doc["links"]:
+            link["viable_without_policy"] = (link["supply"], link["receiver"]) in before
+        doc["totals"]["links_viable_only_with_policy"] = sum(
+            1 for i in result.viable if (i.supply, i.receiver) not in before
+        )
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+        return
+    _print_evaluation(park, result, before if policy_file else None)
+
+
+def _money(x: float | None) -> str:
+    if x is None:
+        return "?"
+    return f"{x / 1e6:,.2f} M" if abs(x) >= 1e6 else f"{x:,.0f}"
+
+
+def _print_evaluation(park: Any, result: Any, before: set[tuple[str, str]] | None) -> None:
+    names = {c.id: c.name for c in park.companies}
+    table = Table(title="Candidate links (best per supply first)", show_lines=False)
+    for col in (
+        "supply",
+        "receiver",
+        "displaces",
+        "net USD/yr",
+        "low..high",
+        "t CO2e/yr",
+        "viable",
+    ):
+        table.add_column(col, justify="right" if col in ("net USD/yr", "t CO2e/yr") else "left")
+    chosen = {(i.supply, i.receiver) for i in result.chosen}
+    ordered = sorted(result.impacts, key=lambda i: ((i.supply, i.receiver) not in chosen, i.supply))
+    for i in ordered:
+        flag = "yes" if i.viable else "no"
+        if before is not None and i.viable and (i.supply, i.receiver) not in before:
+            flag = "yes (policy)"
+        table.add_row(
+            i.supply,
+            names.get(i.receiver, i.receiver),
+            i.product or "-",
+            _money(i.net_benefit_usd_yr),
+            f"{_money(i.low.get('net'))}..{_money(i.high.get('net'))}" if i.low else "",
+            "?" if i.co2e_avoided_t_yr is None else f"{float(i.co2e_avoided_t_yr):,.0f}",
+            flag,
+        )
+    out.print(table)
+    t = result.totals
+    out.print(
+        f"Best viable link per supply ({len(result.chosen)} supplies): net benefit "
+        f"{_money(t['net_benefit_usd_yr'])} USD/yr, {t['co2e_avoided_t_yr']:,.0f} t CO2e/yr avoided, "
+        f"{t['waste_diverted_t_yr']:,.0f} t/yr diverted, {t['water_saved_m3_yr']:,.0f} m3/yr water saved",
+        markup=False,
+    )
+    if before is not None:
+        gained = [i for i in result.viable if (i.supply, i.receiver) not in before]
+        out.print(f"{len(gained)} links become viable under this policy", markup=False)
+    gaps = sorted({m for i in result.impacts for m in i.missing})
+    if gaps:
+        out.print(
+            f"Not counted for lack of data ({len(gaps)} kinds): "
+            + "; ".join(gaps[:6])
+            + (" ..." if len(gaps) > 6 else ""),
+            markup=False,
+        )
 
 
 @app.command()

@@ -99,7 +99,42 @@ def _run(console: Console, engine: Engine, files: list[Path]) -> None:
         "Quantities are what the companies have to give (supply streams), in canonical units."
     )
     for path in files:
-        show_matches(console, read_park(path), title=path.name)
+        park = read_park(path)
+        show_matches(console, park, title=path.name)
+        show_impact(console, park, title=path.name)
+
+
+def show_impact(console: Console, park: ParkFile, *, title: str) -> None:
+    """Park totals of the best viable link per supply: money, CO2e and resources."""
+    from symbiolink.accounting.evaluation import evaluate_park
+    from symbiolink.matching import Matcher
+
+    result = evaluate_park(park, Matcher().match(park, top=3))
+    t = result.totals
+    table = Table(
+        title=f"Impact: {title} (best viable link per supply, central estimates)",
+        title_justify="left",
+    )
+    for col in ("viable links", "supplies served", "net benefit USD/yr", "t CO2e/yr avoided",
+                "t/yr diverted", "m3/yr water saved", "MWh/yr fuel saved"):  # fmt: skip
+        table.add_column(col, justify="right")
+    table.add_row(
+        f"{len(result.viable)} of {len(result.impacts)}", str(len(result.chosen)), f"{t['net_benefit_usd_yr']:,.0f}",
+        f"{t['co2e_avoided_t_yr']:,.0f}", f"{t['waste_diverted_t_yr']:,.0f}", f"{t['water_saved_m3_yr']:,.0f}",
+        f"{t['primary_energy_saved_mwh_yr']:,.0f}",
+    )  # fmt: skip
+    console.print(table)
+    gaps = sorted({m.split(" (")[0] for i in result.chosen for m in i.missing})
+    if gaps:
+        console.print(
+            "Left out for lack of a sourced factor: "
+            + "; ".join(gaps[:5])
+            + (" ..." if len(gaps) > 5 else ""),
+            markup=False,
+        )
+    console.print(
+        "`symbiolink evaluate FILE [--policy POLICY.yaml]` gives every link, its terms and its range."
+    )
 
 
 def show_matches(console: Console, park: ParkFile, *, title: str, per_park: int = 8) -> None:
