@@ -92,6 +92,10 @@ class Term:
     usd_yr: Any = 0.0
     co2e_t_yr: Any = 0.0
     roles: tuple[str, ...] = ()
+    basis: str = "flow"
+    """What the term scales with: ``displaced`` (product replaced), ``disposal`` (supply kept from
+    disposal), ``flow`` (the quantity moved), ``fixed`` (per link: pipes, transaction) or ``carbon``
+    (the carbon price on the others). The optimizer reads per-unit values from these."""
 
 
 @dataclass
@@ -118,6 +122,8 @@ class LinkImpact:
     npv_usd: Any
     missing: list[str]
     factors: dict[str, RoleValue]
+    ratio: float = 1.0
+    """Units of the displaced product per unit of the supply (the substitution ratio)."""
     costs_complete: bool = True
     """False when a cost (transport, pipe, distance) could not be counted."""
     assumptions: list[str] = field(default_factory=list)
@@ -371,7 +377,7 @@ def evaluate(
         stated = _stream_money(d, "price", roles)
         if stated is not None:
             terms.append(Term(f"{label} no longer bought (price stated by the receiver)", "receiver",
-                              usd_yr=displaced * stated))  # fmt: skip
+                              usd_yr=displaced * stated, basis="displaced"))  # fmt: skip
         elif not pspec.get("price") or (price := v(pspec["price"])) is None:
             missing.append(f"price of the {label} replaced (give the demand's properties.price)")
         elif per_fuel is not None:
@@ -379,7 +385,7 @@ def evaluate(
                 (pspec["efficiency"],) if pspec.get("efficiency") else ()
             )
             terms.append(Term(f"{label} no longer bought", "receiver", usd_yr=displaced * price * per_fuel,
-                              roles=roles_used))  # fmt: skip
+                              roles=roles_used, basis="displaced"))  # fmt: skip
         emission_roles: tuple[str, ...] = ()
         # A production factor of the link's own region wins; failing that, the energy of supplying
         # the product at the local grid's intensity (fresh water), then a factor from elsewhere.
@@ -400,7 +406,7 @@ def evaluate(
                 missing.append(f"emissions of producing the {label} replaced")
             else:
                 terms.append(Term(f"production of {label} avoided", "receiver",
-                                  co2e_t_yr=displaced * ef, roles=emission_roles))  # fmt: skip
+                                  co2e_t_yr=displaced * ef, roles=emission_roles, basis="displaced"))  # fmt: skip
         elif pspec.get("energy"):
             energy = v(pspec["energy"])
             grid = v("grid_emission")
@@ -408,7 +414,7 @@ def evaluate(
                 missing.append(f"energy of supplying the {product.replace('_', ' ')} replaced")
             else:
                 terms.append(Term(f"energy of supplying {label} avoided", "receiver",
-                                  co2e_t_yr=displaced * energy * grid, roles=(pspec["energy"], "grid_emission")))  # fmt: skip
+                                  co2e_t_yr=displaced * energy * grid, roles=(pspec["energy"], "grid_emission"), basis="displaced"))  # fmt: skip
         else:
             missing.append(
                 f"emissions of producing the {product.replace('_', ' ')} replaced (no factor)"
@@ -439,6 +445,7 @@ def evaluate(
                     "supplier",
                     usd_yr=flow * fee,
                     roles=fee_roles,
+                    basis="disposal",
                 )
             )
         if dspec.get("landfill"):
@@ -450,6 +457,7 @@ def evaluate(
                         "supplier",
                         usd_yr=flow * tax,
                         roles=("landfill_tax",),
+                        basis="disposal",
                     )
                 )
             if policy.landfill_tax_usd_t:
@@ -458,6 +466,7 @@ def evaluate(
                         "policy: landfill tax avoided",
                         "supplier",
                         usd_yr=flow * policy.landfill_tax_usd_t,
+                        basis="disposal",
                     )
                 )
         if dspec.get("emission"):
@@ -466,13 +475,14 @@ def evaluate(
                 missing.append(f"emissions of {disposal.replace('_', ' ')}")
             else:
                 terms.append(Term(f"{disposal.replace('_', ' ')} emissions avoided", "supplier",
-                                  co2e_t_yr=flow * ef, roles=(dspec["emission"],)))  # fmt: skip
+                                  co2e_t_yr=flow * ef, roles=(dspec["emission"],), basis="disposal"))  # fmt: skip
     if diverted and policy.subsidy_usd_t:
         terms.append(
             Term(
                 "policy: subsidy per tonne diverted",
                 "supplier",
                 usd_yr=diverted * policy.subsidy_usd_t,
+                basis="disposal",
             )
         )
 
@@ -544,16 +554,20 @@ def evaluate(
                 )
                 annuity = capex / pv_factor
                 terms.append(Term("pipe: capital charge", "receiver", usd_yr=-annuity,
-                                  roles=(pipe_role, "discount_rate", "pipe_lifetime")))  # fmt: skip
+                                  roles=(pipe_role, "discount_rate", "pipe_lifetime"), basis="fixed"))  # fmt: skip
             om = v("pipe_om_share")
             if om is None:
                 cost_gaps.append("upkeep of the pipe")
             else:
                 terms.append(Term("pipe: operation and maintenance", "receiver",
                                   usd_yr=-route_km * 1000.0 * per_m * om / 100.0,
-                                  roles=(pipe_role, "pipe_om_share")))  # fmt: skip
+                                  roles=(pipe_role, "pipe_om_share"), basis="fixed"))  # fmt: skip
     if policy.transaction_cost_usd_yr:
-        terms.append(Term("transaction costs", "shared", usd_yr=-policy.transaction_cost_usd_yr))
+        terms.append(
+            Term(
+                "transaction costs", "shared", usd_yr=-policy.transaction_cost_usd_yr, basis="fixed"
+            )
+        )
 
     # ----------------------------------------------------------------- carbon price
     if policy.carbon_price_usd_t:
@@ -565,6 +579,7 @@ def evaluate(
                         f"policy: carbon price on CO2e ({party})",
                         party,
                         usd_yr=co2 * policy.carbon_price_usd_t,
+                        basis="carbon",
                     )
                 )
 
@@ -605,6 +620,6 @@ def evaluate(
         water_saved_m3_yr=delivered if product == "fresh_water" else 0.0,
         virgin_material_saved_t_yr=displaced if (displaced is not None and pspec.get("per") == "t") else 0.0,
         primary_energy_saved_mwh_yr=primary, payback_years=payback, npv_usd=npv,
-        missing=list(dict.fromkeys(cost_gaps + missing)), costs_complete=not cost_gaps,
+        missing=list(dict.fromkeys(cost_gaps + missing)), costs_complete=not cost_gaps, ratio=ratio,
         factors=dict(v.used), assumptions=assumptions,
     )  # fmt: skip
