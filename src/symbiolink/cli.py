@@ -613,6 +613,101 @@ def _print_evaluation(park: Any, result: Any, before: set[tuple[str, str]] | Non
 
 @app.command()
 @clean_failure
+def optimize(
+    file: ParkPath,
+    objective: Annotated[
+        str, typer.Option("--objective", help="What to optimise: cost, co2 or freshwater.")
+    ] = "cost",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the network as JSON.")] = False,
+    policy_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy", help="YAML of policy levers and factor overrides.", show_default=False
+        ),
+    ] = None,
+    facilities_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--facilities",
+            help="YAML list of candidate shared facilities (id, kind, capacity, fixed_cost_usd_yr, ...).",
+            show_default=False,
+        ),
+    ] = None,
+    no_outside: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--no-outside",
+            help="Rule out buying this kind from outside (material, water, energy); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    pareto_points: Annotated[
+        int, typer.Option("--pareto", min=0, help="Also trace the cost-CO2e front with N points.")
+    ] = 0,
+    gap: Annotated[float, typer.Option("--gap", min=0.0, help="Relative MIP gap.")] = 1e-3,
+) -> None:
+    """The park-wide exchange network that is best for cost, CO2e or fresh water."""
+    from symbiolink.accounting.policy import Policy, load_policy
+    from symbiolink.model.units import CANONICAL_UNIT
+    from symbiolink.optimization import OBJECTIVES, optimize_park, read_facilities
+
+    if objective not in OBJECTIVES:
+        raise SymbiolinkError(f"--objective {objective!r} (accepted: {', '.join(OBJECTIVES)})")
+    for kind in no_outside or []:
+        if kind not in CANONICAL_UNIT:
+            raise SymbiolinkError(f"--no-outside {kind!r} (accepted: {', '.join(CANONICAL_UNIT)})")
+    policy = load_policy(policy_file) if policy_file else Policy()
+    facilities = read_facilities(str(facilities_file)) if facilities_file else []
+    park = _load(file)
+    with _working("Optimizing"):
+        result = optimize_park(
+            park, objective, policy=policy, facilities=facilities, no_outside=no_outside or [],
+            gap=gap, pareto_points=pareto_points,
+        )  # fmt: skip
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=1) + "\n")
+        return
+    _print_optimum(result)
+
+
+def _print_optimum(result: Any) -> None:
+    out.print(
+        f"{result.status}: {result.objective} = {result.value:,.2f} {result.unit}; "
+        f"saves {_money(result.totals['net_benefit_usd_yr'])} USD/yr and "
+        f"{result.totals['co2e_avoided_t_yr']:,.0f} t CO2e/yr against no exchange",
+        markup=False,
+    )
+    table = Table(title="Flows")
+    for col in ("from", "to", "kind", "quantity", "unit"):
+        table.add_column(col, justify="right" if col == "quantity" else "left")
+    for f in result.flows:
+        table.add_row(f["from"], f["to"], f["kind"], f"{f['quantity']:,.2f}", f["unit"])
+    out.print(table)
+    t = result.totals
+    out.print(
+        f"fresh water {t['freshwater_m3_h']:,.2f} m3/h, discharge {t['discharge_m3_h']:,.2f} m3/h",
+        markup=False,
+    )
+    if result.built_links:
+        out.print("links with a fixed cost built: " + ", ".join(result.built_links), markup=False)
+    if result.opened_facilities:
+        out.print("shared facilities built: " + ", ".join(result.opened_facilities), markup=False)
+    for e in result.explanations:
+        out.print(
+            f"{e['demand']}: {e['from_outside']:,.2f} from outside, {e['unmet']:,.2f} unmet",
+            markup=False,
+        )
+        for w in e["why"]:
+            out.print(f"   - {w}", markup=False)
+    for p in result.pareto:
+        out.print(
+            f"pareto: {p['co2e_avoided_t_yr']:,.0f} t CO2e/yr, {_money(p['net_benefit_usd_yr'])} USD/yr",
+            markup=False,
+        )
+
+
+@app.command()
+@clean_failure
 def generate(
     output: Annotated[
         Path,
