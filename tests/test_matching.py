@@ -450,3 +450,59 @@ def test_shortlist_keeps_the_ranking(p: ParkFile, top: int) -> None:
             full = diversified(matcher.candidates(ctx, s), top=top, min_score=0.0)
             short = diversified(matcher.candidates(ctx, s, top=top), top=top, min_score=0.0)
             assert [(c.company.id, v) for c, v in full] == [(c.company.id, v) for c, v in short]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(registries(), st.integers(1, 6))
+def test_a_park_scored_at_once_equals_its_supplies_one_by_one(p: ParkFile, top: int) -> None:
+    """All supplies of a park are scored as one array; each gets what it gets scored alone."""
+    from symbiolink.matching.engine import _Context
+
+    def key(c: Any) -> tuple[Any, ...]:
+        return (c.company.id, c.demand and c.demand[1].id, c.distance, c.words, c.text)
+
+    matcher = Matcher()
+    ctx, alone = _Context(p, matcher), _Context(p, matcher)
+    supplies = [s for s in p.streams if s.direction == "supply"]
+    for batch in ctx.batches(supplies):
+        streams = [supplies[i] for i in batch]
+        assert len({ctx.companies[s.company].park for s in streams}) == 1
+        for s, found in zip(streams, matcher._candidates_batch(ctx, streams, top=top), strict=True):
+            single = matcher.candidates(alone, s, top=top)
+            assert [key(c) for c in found] == [key(c) for c in single]
+            assert [c.score for c in found] == pytest.approx([c.score for c in single], rel=1e-12)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(registries())
+def test_nearest_companies_of_other_parks_are_the_nearest(p: ParkFile) -> None:
+    """The nearest few of each group, found for a park's suppliers at once with distance bounds,
+    are those of working out every distance (nearest first, then by id)."""
+    from symbiolink.matching.engine import CROSS_PARK_NEAREST, _cells_within, _Context
+    from symbiolink.matching.rules import haversine_many
+
+    matcher = Matcher(
+        limits=Limits(max_distance_km={"energy": 60.0, "water": 150.0, "material": 400.0})
+    )
+    ctx = _Context(p, matcher)
+    supplies = [s for s in p.streams if s.direction == "supply"]
+    for batch in ctx.batches(supplies):
+        preps = [matcher._prepare(ctx, supplies[i]) for i in batch]
+        nearest = ctx.find_nearest(preps)
+        for prep in preps:
+            if prep.here is None or not nearest:
+                continue
+            reach = prep.profile.reach
+            for group in prep.profile.groups:
+                key = (
+                    (*_cells_within(prep.here, reach), group) if group[0] == "sector" else (group,)
+                )
+                companies, locs, _ = ctx._group_members(key)
+                dist = haversine_many(prep.here, locs) if companies else []
+                expected = sorted(
+                    (float(d), c.id)
+                    for c, d in zip(companies, dist, strict=True)
+                    if c.park != prep.supplier.park and d <= reach
+                )[:CROSS_PARK_NEAREST]
+                found = nearest[(prep.supplier.id, reach, group)]
+                assert [(d, c.id) for c, d in found] == expected

@@ -8,14 +8,18 @@ probability ``p_i``, and the score is ``1 - prod(1 - p_i)``, in 0..1.
 
 Work is blocked so that cost grows with the number of streams, not with pairs: the knowledge score
 of a receiving sector is computed once per (resource classes, donor sector), and only companies
-within the distance limit of the stream's kind (a spatial grid) are considered.
+within the distance limit of the stream's kind (a spatial grid) are considered. The supplies are
+scored a park at a time: the park's companies for all of them as one array, the nearest companies
+of other parks for all its suppliers at once (``docs/matching.md``, "Measured speed").
 """
 
 from __future__ import annotations
 
+import gc
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -26,7 +30,7 @@ from symbiolink.codes.ewc import ewc_lookup
 from symbiolink.knowledge.base import Evidence, KnowledgeBase, default_knowledge
 from symbiolink.knowledge.classes import ClassHit, Classifier, default_classifier
 from symbiolink.matching import rules
-from symbiolink.matching.rules import haversine_many
+from symbiolink.matching.rules import haversine_many, haversine_rows
 from symbiolink.model.park import Company, ParkFile, Stream
 from symbiolink.text import content_tokens
 
@@ -190,6 +194,26 @@ def _best_sector(patterns: tuple[str, ...], sector: str | None) -> float:
     return max((sector_similarity(p, sector) for p in patterns), default=0.0)
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector (reference counting still frees what is dropped).
+
+    Matching a registry makes millions of small objects that live to the end (caches,
+    candidates, matches) and form no reference cycles; every full collection walks all of them
+    again, which took 40% of the time of matching 100 parks."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _logistic(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
 def _noisy_or(ps: Iterable[float]) -> float:
     q = 1.0
     for p in ps:
@@ -205,16 +229,33 @@ class _SectorEvidence:
     text_route: float = 0.0
     route_donor: float = 0.0
     evidence: list[tuple[float, Evidence]] = field(default_factory=list)
+    _tags: list[str] | None = field(default=None, repr=False)
+
+    def tags(self) -> list[str]:
+        """The provenance tags of the evidence, strongest first, each once (worked out once)."""
+        if self._tags is None:
+            self._tags = list(dict.fromkeys(e.tag for _, e in self.evidence))
+        return self._tags
+
+
+@dataclass
+class _Tally:
+    """The strengths of the pieces of evidence on one sector, in the order of the evidence (by
+    code first), as the noisy-ors of :class:`_SectorEvidence` take them."""
+
+    sources: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
+    """By code or class, and by text."""
+    same_donor: list[float] = field(default_factory=list)
+    evidence: list[tuple[float, Evidence]] = field(default_factory=list)
 
 
 class _Routes(dict[str, _SectorEvidence]):
     """Knowledge per receiving sector for one resource, with the sector part of the logit cached
-    per (donor sector, kind)."""
+    per (donor sector, kind) and sector."""
 
     def __init__(self) -> None:
         super().__init__()
         self.static: dict[tuple[str | None, str], dict[str, float]] = {}
-        self.static_park: dict[tuple[str | None, str, str], np.ndarray] = {}
         self.top: list[tuple[str, _SectorEvidence]] | None = None
 
 
@@ -246,6 +287,7 @@ class Matcher:
 
     def __post_init__(self) -> None:
         self._route_cache: dict[tuple[Any, ...], _Routes] = {}
+        self._sims_cache: dict[tuple[tuple[str, ...], frozenset[str]], dict[str, float]] = {}
         self._rtok: dict[str, list[str]] = {}
         self._families = {cid: c.family for cid, c in self.classifier.classes.items()}
         self._by_family: dict[str, list[Evidence]] = defaultdict(list)
@@ -324,39 +366,54 @@ class Matcher:
         ewc: str | None,
         text_tokens: frozenset[str],
         donor: str | None,
-        sectors: Iterable[str],
+        sectors: frozenset[str],
     ) -> _Routes:
         """For each receiving sector present: knowledge scores and the evidence behind them."""
         key = (tuple((h.class_id, h.confidence) for h in hits), ewc, text_tokens, donor)
         cached = self._route_cache.get(key)
         if cached is not None:
             return cached
-        by_code = self._evidence_for(hits, ewc)
-        by_text = self._text_evidence(text_tokens)
+        found: dict[str, _Tally] = {}
+        for k, source in enumerate(
+            (self._evidence_for(hits, ewc), self._text_evidence(text_tokens))
+        ):
+            for e, w in source:
+                sims = self._sector_sims(e.receiver_isic, sectors)
+                if not sims:
+                    continue
+                donor_fits = bool(e.donor_isic) and _best_sector(e.donor_isic, donor) >= 0.5
+                d = 1.0 if donor_fits or not e.donor_isic else DONOR_MISMATCH
+                for sector, sim in sims.items():
+                    p = P_ROUTE * w * sim * d
+                    tally = found.get(sector)
+                    if tally is None:
+                        tally = found[sector] = _Tally()
+                    tally.sources[k].append(p)
+                    if donor_fits:
+                        tally.same_donor.append(p)
+                    tally.evidence.append((p, e))
         out = _Routes()
         for sector in sectors:
-            se = _SectorEvidence()
-            same_donor: list[float] = []
-            for source, attr in ((by_code, "route"), (by_text, "text_route")):
-                ps = []
-                for e, w in source:
-                    sim = _best_sector(e.receiver_isic, sector)
-                    if sim <= 0:
-                        continue
-                    donor_fits = bool(e.donor_isic) and _best_sector(e.donor_isic, donor) >= 0.5
-                    d = 1.0 if donor_fits or not e.donor_isic else DONOR_MISMATCH
-                    p = P_ROUTE * w * sim * d
-                    ps.append(p)
-                    if donor_fits:
-                        same_donor.append(p)
-                    se.evidence.append((p, e))
-                setattr(se, attr, _noisy_or(ps))
-            se.route_donor = _noisy_or(same_donor)
-            if se.evidence:
-                se.evidence.sort(key=lambda x: (-x[0], x[1].id))
-                out[sector] = se
+            tally = found.get(sector)
+            if tally is not None:
+                tally.evidence.sort(key=lambda x: (-x[0], x[1].id))
+                out[sector] = _SectorEvidence(
+                    _noisy_or(tally.sources[0]),
+                    _noisy_or(tally.sources[1]),
+                    _noisy_or(tally.same_donor),
+                    tally.evidence,
+                )
         self._route_cache[key] = out
         return out
+
+    def _sector_sims(self, patterns: tuple[str, ...], sectors: frozenset[str]) -> dict[str, float]:
+        """The sectors that knowledge naming ``patterns`` concerns at all, with how closely."""
+        key = (patterns, sectors)
+        sims = self._sims_cache.get(key)
+        if sims is None:
+            sims = {x: sim for x in sectors if (sim := _best_sector(patterns, x)) > 0}
+            self._sims_cache[key] = sims
+        return sims
 
     def receiver_word_map(
         self, hits: list[ClassHit], ewc: str | None, text_tokens: frozenset[str]
@@ -426,32 +483,49 @@ class Matcher:
         min_score: float = 0.05,
         progress: Callable[[int, int], None] | None = None,
     ) -> list[Match]:
-        """Ranked receivers for every supply stream of ``park``."""
+        """Ranked receivers for every supply stream of ``park``, in the order of its streams.
+
+        The supplies are scored a park at a time (:meth:`_candidates_batch`)."""
+        with _collector_paused():
+            return self._match(park, top, min_score, progress)
+
+    def _match(
+        self,
+        park: ParkFile,
+        top: int,
+        min_score: float,
+        progress: Callable[[int, int], None] | None,
+    ) -> list[Match]:
         ctx = _Context(park, self)
-        out: list[Match] = []
         supplies = [s for s in park.streams if s.direction == "supply"]
-        for i, s in enumerate(supplies):
-            candidates = self.candidates(ctx, s, top=top)
-            for rank, (cand, score) in enumerate(
-                diversified(candidates, top=top, min_score=min_score), start=1
+        ranked: list[list[Match]] = [[] for _ in supplies]
+        done = 0
+        for batch in ctx.batches(supplies):
+            streams = [supplies[i] for i in batch]
+            for i, s, candidates in zip(
+                batch, streams, self._candidates_batch(ctx, streams, top=top), strict=True
             ):
-                sc = self.explain(ctx, s, cand)
-                out.append(
-                    Match(
-                        s.id,
-                        cand.company.id,
-                        sc.demand,
-                        rank,
-                        score,
-                        sc.use,
-                        sc.reasons,
-                        sc.sources,
-                        cand.distance,
+                for rank, (cand, score) in enumerate(
+                    diversified(candidates, top=top, min_score=min_score), start=1
+                ):
+                    sc = self.explain(ctx, s, cand)
+                    ranked[i].append(
+                        Match(
+                            s.id,
+                            cand.company.id,
+                            sc.demand,
+                            rank,
+                            score,
+                            sc.use,
+                            sc.reasons,
+                            sc.sources,
+                            cand.distance,
+                        )
                     )
-                )
-            if progress and (i % 500 == 0 or i == len(supplies) - 1):
-                progress(i + 1, len(supplies))
-        return out
+            before, done = done, done + len(batch)
+            if progress and (done // 500 > before // 500 or done == len(supplies)):
+                progress(done, len(supplies))
+        return [m for matches in ranked for m in matches]
 
     def match_demands(
         self, park: ParkFile, *, top: int = 5, min_score: float = 0.05
@@ -459,12 +533,14 @@ class Matcher:
         """For every demand stream: the supplies of other companies that could meet it, best first."""
         ctx = _Context(park, self)
         by_demand: dict[str, list[tuple[float, Stream, _Candidate]]] = defaultdict(list)
-        for s in park.streams:
-            if s.direction != "supply":
-                continue
-            for cand in self.candidates(ctx, s):
-                if cand.demand is not None and cand.score >= min_score:
-                    by_demand[cand.demand[1].id].append((cand.score, s, cand))
+        supplies = [s for s in park.streams if s.direction == "supply"]
+        with _collector_paused():
+            for batch in ctx.batches(supplies):
+                streams = [supplies[i] for i in batch]
+                for s, found in zip(streams, self._candidates_batch(ctx, streams), strict=True):
+                    for cand in found:
+                        if cand.demand is not None and cand.score >= min_score:
+                            by_demand[cand.demand[1].id].append((cand.score, s, cand))
         out: list[DemandMatch] = []
         for d in park.streams:
             if d.direction != "demand":
@@ -492,174 +568,220 @@ class Matcher:
         ``top`` are returned (the others score below the ``top``-th best of the sector groups'
         leaders), which leaves the ranking unchanged.
         """
-        prep = self._prepare(ctx, s)
-        home = ctx.park_arrays(prep.supplier.park)
-        z, demands, words_p, text, dist = self._home_logits(ctx, s, prep, home)
+        return self._candidates_batch(ctx, [s], top=top)[0]
+
+    def _candidates_batch(
+        self, ctx: _Context, supplies: list[Stream], *, top: int | None = None
+    ) -> list[list[_Candidate]]:
+        """:meth:`candidates` of several supplies whose suppliers are in the same park.
+
+        The park's companies are scored for all the supplies at once, as a (supplies x companies)
+        array; the nearest companies of other parks are looked up for all of them at once too.
+        """
+        preps = [self._prepare(ctx, s) for s in supplies]
+        home = ctx.park_arrays(preps[0].supplier.park)
+        z, dist, demands, terms = self._home_logits(ctx, supplies, preps, home)
         score = 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
-        valid = np.flatnonzero(np.isfinite(z))
-        order = valid[np.lexsort((home.id_rank[valid], -score[valid]))]
-        threshold = -1.0
-        if top is not None:
-            order, threshold = _shortlist(order, score, home.groups, top)
-        out: list[_Candidate] = []
-        for pos in order:
-            company = home.companies[pos]
-            sector = home.sectors[pos] or None
-            ctoks = ctx.company_tokens(company)
-            words = [prep.word_map[t] for t in ctoks if t in prep.word_map] if ctoks else []
-            d = float(dist[pos])
-            out.append(
-                _Candidate(
-                    company,
-                    sector,
-                    None if math.isnan(d) else d,
-                    float(score[pos]),
-                    demands.get(int(pos)),
-                    prep.sector_ev.get(sector) if sector else None,
-                    words,
-                    float(words_p[pos]),
-                    float(text[pos]),
-                )
-            )
-        for company, distance in ctx.cross_park(
-            prep.supplier, prep.here, s.kind, self.limits, prep.sector_ev, prep.hits
-        ):
-            if threshold > 0 and self._upper_bound(ctx, s, prep, company, distance) < threshold:
-                continue  # cannot enter the best ``top`` (see _shortlist)
-            cand = self._one(ctx, s, prep, company, distance)
-            if cand is not None:
-                out.append(cand)
+        # Scores of the admissible receivers; -inf where a rule forbids the pair.
+        admissible = np.where(np.isfinite(z), score, -np.inf)
+        if top is None:
+            thresholds = np.full(len(supplies), -1.0)
+        else:
+            thresholds = _thresholds(admissible, home, top)
+        nearest = ctx.find_nearest(preps)
+        out: list[list[_Candidate]] = []
+        for i, (s, prep) in enumerate(zip(supplies, preps, strict=True)):
+            threshold = float(thresholds[i])
+            row = admissible[i]
+            kept = np.flatnonzero(row >= threshold)  # all admissible ones when threshold is -1
+            order = kept[np.lexsort((home.id_rank[kept], -row[kept]))].tolist()
+            if top is not None:
+                order = _shortlist(order, row, home.groups, top, threshold)
+            found = [
+                self._home_candidate(ctx, prep, home, pos, row, dist[i], demands[i], terms[i])
+                for pos in order
+            ]
+            # A candidate below the threshold cannot enter the best ``top`` (see _thresholds).
+            found += self._scored(ctx, s, prep, ctx.cross_park(prep, nearest), threshold)
+            out.append(found)
         return out
 
     def _prepare(self, ctx: _Context, s: Stream) -> _Prep:
         supplier = ctx.companies[s.company]
-        hits = ctx.hits(s)
-        ewc = ctx.ewc(s)
-        toks = ctx.tokens(s)
-        donor = ctx.sector(supplier)
-        sector_ev = self.sector_evidence(hits, ewc, toks, donor, ctx.all_sectors)
-        return _Prep(
-            supplier, hits, ewc, ctx.hazardous(s), toks, donor, ctx.location(supplier), sector_ev,
-            self.receiver_word_map(hits, ewc, toks), self.limits.max_distance_km.get(s.kind) or 1.0,
-            self._static_scores(sector_ev, donor, s.kind),
-        )  # fmt: skip
+        profile = ctx.profile(s, supplier)
+        demand_id = ctx.key_id((profile.fit_id, rules.supply_key(s)))
+        return _Prep(supplier, ctx.location(supplier), profile, demand_id)
 
-    def _static_for(self, prep: _Prep, kind: str, sector: str | None) -> float:
-        z = prep.static.get(sector or "")
+    def _profile(
+        self,
+        hits: list[ClassHit],
+        ewc: str | None,
+        hazardous: bool,
+        toks: frozenset[str],
+        donor: str | None,
+        kind: str,
+        sectors: frozenset[str],
+        key_id: Callable[[tuple[Any, ...]], int],
+    ) -> _Profile:
+        """What scoring a supply needs that follows from its resource, donor sector and kind;
+        ``key_id`` numbers the keys of the caches."""
+        hits_key = tuple((h.class_id, h.confidence) for h in hits)
+        sector_ev = self.sector_evidence(hits, ewc, toks, donor, sectors)
+        groups = [("sector", sector) for sector, _ in _top_sectors(sector_ev)]
+        groups += [("class", h.class_id) for h in hits[:2]]
+        classes = self.classifier.classes
+        return _Profile(
+            hits=hits,
+            ewc=ewc,
+            hazardous=hazardous,
+            toks=toks,
+            donor=donor,
+            kind=kind,
+            sector_ev=sector_ev,
+            word_map=self.receiver_word_map(hits, ewc, toks),
+            limit=self.limits.max_distance_km.get(kind) or 1.0,
+            reach=self.limits.max_distance_km.get(kind, 20000.0),
+            static=self._static_scores(sector_ev, donor, kind),
+            groups=groups,
+            resource_id=key_id(("resource", hits_key, ewc, toks)),
+            fit_id=key_id(("fit", hits_key, toks, kind)),
+            confidence={h.class_id: h.confidence for h in hits},
+            families=frozenset(classes[h.class_id].family for h in hits),
+            fuel=next((h for h in hits if h.class_id in self.fuel_classes), None),
+        )
+
+    def _static_for(self, profile: _Profile, sector: str | None) -> float:
+        z = profile.static.get(sector or "")
         if z is None:
-            se = prep.sector_ev.get(sector) if sector else None
-            z = prep.static[sector or ""] = self._static_z(se, prep.donor, kind, sector)
+            se = profile.sector_ev.get(sector) if sector else None
+            z = self._static_z(se, profile.donor, profile.kind, sector)
+            profile.static[sector or ""] = z
         return z
 
-    def _home_logits(
-        self, ctx: _Context, s: Stream, prep: _Prep, home: _ParkArrays
-    ) -> tuple[
-        np.ndarray, dict[int, tuple[float, Stream, str]], np.ndarray, np.ndarray, np.ndarray
-    ]:
-        """Logits of every company of the supplier's park (``-inf`` where a rule forbids it)."""
-        w = self.weights
-        n = len(home.companies)
-        key = (prep.donor, s.kind, prep.supplier.park)
-        z = prep.sector_ev.static_park.get(key)
-        if z is None:
-            z = np.array(
-                [self._static_for(prep, s.kind, sec or None) for sec in home.sectors], dtype=float
+    def _static_row(self, ctx: _Context, profile: _Profile, home: _ParkArrays) -> np.ndarray:
+        """The sector part of the logits of a park's companies."""
+        if profile.static_row is None:
+            profile.static_row = np.array(
+                [self._static_for(profile, sector or None) for sector in ctx.sector_list]
             )
-            prep.sector_ev.static_park[key] = z
-        z = z.copy()
-        dist = ctx.home_distances(prep.supplier, prep.here, home)
-        known = np.nan_to_num(dist, nan=0.0)
-        frac = np.minimum(1.0, known / prep.limit)
-        z += w.get("distance", 0.0) * frac
-        words_p = np.zeros(n)
-        if prep.word_map:
-            logq = np.zeros(n)
-            for t, (p, _) in prep.word_map.items():
-                idx = home.token_index.get(t)
-                if idx is not None:
-                    logq[idx] += math.log1p(-min(p, 0.999))
-            words_p = -np.expm1(logq)
-            z += w.get("receiver_words", 0.0) * words_p
-        text = np.zeros(n)
-        if prep.toks:
-            overlap = np.zeros(n)
-            for t in prep.toks:
-                idx = home.token_index.get(t)
-                if idx is not None:
-                    overlap[idx] += 1.0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                text = np.where(
-                    home.token_counts > 0,
-                    overlap / np.sqrt(home.token_counts * len(prep.toks)),
-                    0.0,
-                )
-            z += w.get("text", 0.0) * text
-        demands: dict[int, tuple[float, Stream, str]] = {}
-        w_demand = w.get("demand", 0.0)
-        hits = prep.hits
-        for pos, company_demands in ctx.fitting_demands(s, hits, home):
-            best: tuple[float, Stream, str] | None = None
-            for d in company_demands:
-                fit, why = ctx.admissible_fit(s, hits, d)
-                if fit > 0 and (best is None or fit > best[0]):
-                    best = (fit, d, why)
-            if best is not None:
-                demands[pos] = best
-                z[pos] += w_demand * best[0]
-        z[home.position[prep.supplier.id]] = -np.inf
-        if prep.hazardous:
-            z[~home.hazardous_ok] = -np.inf
-        z[known > prep.limit] = -np.inf
-        return z, demands, words_p, text, dist
+        row: np.ndarray = profile.static_row[home.sector_index]
+        return row
 
-    def _upper_bound(
-        self, ctx: _Context, s: Stream, prep: _Prep, company: Company, distance: float | None
-    ) -> float:
-        """A score no lower than :meth:`_one`'s, from what is cheap to know: the sector part and the
-        distance exactly, the words, text and demand parts at their largest possible values."""
+    def _home_logits(
+        self, ctx: _Context, supplies: list[Stream], preps: list[_Prep], home: _ParkArrays
+    ) -> tuple[np.ndarray, np.ndarray, list[dict[int, _Demand]], list[_Words]]:
+        """Logits of every company of the suppliers' park, a row per supply (``-inf`` where a
+        rule forbids the pair), with the distances, the fitting demands and the word features.
+
+        Each row is summed in the same order as :meth:`_one` sums one candidate's terms."""
         w = self.weights
-        z = self._static_for(prep, s.kind, ctx.sector(company))
-        if distance is not None:
-            z += w.get("distance", 0.0) * min(1.0, distance / prep.limit)
-        ctoks = ctx.company_tokens(company)
-        if ctoks & prep.word_map.keys():
-            z += max(0.0, w.get("receiver_words", 0.0))
-        if ctoks & prep.toks:
-            z += max(0.0, w.get("text", 0.0))
-        if ctx.demands.get(company.id):
-            z += max(0.0, w.get("demand", 0.0)) * P_DEMAND
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        park_id = preps[0].supplier.park
+        terms = [ctx.home_words(prep.profile, home, park_id) for prep in preps]
+        z = np.stack([self._static_row(ctx, prep.profile, home) for prep in preps])
+        dist = np.stack([ctx.home_distances(prep.supplier, prep.here, home) for prep in preps])
+        known = np.nan_to_num(dist, nan=0.0)
+        limit = np.array([prep.profile.limit for prep in preps])[:, None]
+        z += w.get("distance", 0.0) * np.minimum(1.0, known / limit)
+        z += w.get("receiver_words", 0.0) * np.stack([t.words_p for t in terms])
+        z += w.get("text", 0.0) * np.stack([t.text for t in terms])
+        w_demand = w.get("demand", 0.0)
+        demands: list[dict[int, _Demand]] = []
+        for i, (s, prep) in enumerate(zip(supplies, preps, strict=True)):
+            fitting = ctx.home_demands(s, prep, home, park_id)
+            for pos, (fit, _, _) in fitting.items():
+                z[i, pos] += w_demand * fit
+            demands.append(fitting)
+            z[i, home.position[prep.supplier.id]] = -np.inf
+        hazardous = np.array([prep.profile.hazardous for prep in preps])
+        z[np.outer(hazardous, ~home.hazardous_ok)] = -np.inf
+        z[known > limit] = -np.inf
+        return z, dist, demands, terms
+
+    def _home_candidate(
+        self,
+        ctx: _Context,
+        prep: _Prep,
+        home: _ParkArrays,
+        pos: int,
+        score: np.ndarray,
+        dist: np.ndarray,
+        demands: dict[int, _Demand],
+        terms: _Words,
+    ) -> _Candidate:
+        """The candidate at ``pos`` of a row of :meth:`_home_logits`."""
+        company = home.companies[pos]
+        sector = home.sectors[pos] or None
+        d = float(dist[pos])
+        return _Candidate(
+            company,
+            sector,
+            None if math.isnan(d) else d,
+            float(score[pos]),
+            demands.get(pos),
+            prep.profile.sector_ev.get(sector) if sector else None,
+            ctx.company_words(prep.profile, company)[0],
+            float(terms.words_p[pos]),
+            float(terms.text[pos]),
+        )
 
     def _one(
         self, ctx: _Context, s: Stream, prep: _Prep, company: Company, distance: float | None
     ) -> _Candidate | None:
         """One candidate scored on its own (companies of other parks); the same sums as the arrays."""
-        if company.id == prep.supplier.id:
-            return None
-        sector = ctx.sector(company)
-        if prep.hazardous and rules.hazardous_problem(True, sector, self.limits):
-            return None
-        if distance is not None and distance > prep.limit:
-            return None
+        found = self._scored(ctx, s, prep, [(company, distance)])
+        return found[0] if found else None
+
+    def _scored(
+        self,
+        ctx: _Context,
+        s: Stream,
+        prep: _Prep,
+        receivers: Iterable[tuple[Company, float | None]],
+        threshold: float = -1.0,
+    ) -> list[_Candidate]:
+        """Receivers (with their distances) scored one by one, with the same sums as the arrays of
+        :meth:`_home_logits`; without those a rule forbids, and those scoring below a positive
+        ``threshold`` (the rules on demands are not checked for those that even the best fit
+        could not lift enough)."""
         w = self.weights
-        z = self._static_for(prep, s.kind, sector)
-        if distance is not None:
-            z += w.get("distance", 0.0) * min(1.0, distance / prep.limit)
-        ctoks = ctx.company_tokens(company)
-        words = [prep.word_map[t] for t in ctoks if t in prep.word_map] if ctoks else []
-        words_p = _noisy_or(p for p, _ in words) if words else 0.0
-        text = ctx.text_similarity(prep.toks, company) if ctoks else 0.0
-        z += w.get("receiver_words", 0.0) * words_p + w.get("text", 0.0) * text
-        demand: tuple[float, Stream, str] | None = None
-        for d in ctx.demands.get(company.id, ()):
-            fit, why = ctx.admissible_fit(s, prep.hits, d)
-            if fit > 0 and (demand is None or fit > demand[0]):
-                demand = (fit, d, why)
-        if demand is not None:
-            z += w.get("demand", 0.0) * demand[0]
-        score = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
-        se = prep.sector_ev.get(sector) if sector else None
-        return _Candidate(company, sector, distance, score, demand, se, words, words_p, text)
+        w_distance, w_words, w_text, w_demand = (
+            w.get(k, 0.0) for k in ("distance", "receiver_words", "text", "demand")
+        )
+        profile = prep.profile
+        static, limit = profile.static, profile.limit
+        out: list[_Candidate] = []
+        for company, distance in receivers:
+            if company.id == prep.supplier.id:
+                continue
+            sector = ctx.sector(company)
+            if profile.hazardous and rules.hazardous_problem(True, sector, self.limits):
+                continue
+            if distance is not None and distance > limit:
+                continue
+            z = static.get(sector or "")
+            if z is None:
+                z = self._static_for(profile, sector)
+            if distance is not None:
+                z += w_distance * min(1.0, distance / limit)
+            words, words_p, text = ctx.company_words(profile, company)
+            z += w_words * words_p + w_text * text
+            fits = ctx.company_fits(profile, company)
+            if (
+                threshold > 0
+                and _logistic(z + max(0.0, w_demand * fits[0][0] if fits else 0.0)) < threshold
+            ):
+                continue  # even the demand that fits best could not lift it enough
+            demand = ctx.best_demand(s, fits) if fits else None
+            if demand is not None:
+                z += w_demand * demand[0]
+            score = _logistic(z)
+            if score < threshold:
+                continue
+            se = profile.sector_ev.get(sector) if sector else None
+            out.append(
+                _Candidate(company, sector, distance, score, demand, se, words, words_p, text)
+            )
+        return out
 
     @staticmethod
     def _static_scores(sector_ev: _Routes, donor: str | None, kind: str) -> dict[str, float]:
@@ -708,15 +830,10 @@ class Matcher:
 
     def explain(self, ctx: _Context, s: Stream, cand: _Candidate) -> _Scored:
         """Reasons in plain words, the sources and the use, for one candidate."""
-        reasons: list[str] = []
-        hits = ctx.hits(s)
-        if hits:
-            h = hits[0]
-            reasons.append(
-                f"{s.name!r} is {self.classifier.classes[h.class_id].label_en.lower()} ({h.reason})"
-            )
-        if ctx.hazardous(s):
-            reasons.append(f"EWC {ctx.ewc(s)} is hazardous; ISIC {cand.sector} may take it")
+        what, hazardous_ewc, donor = ctx.about(s)
+        reasons = list(what)
+        if hazardous_ewc is not None:
+            reasons.append(f"EWC {hazardous_ewc} is hazardous; ISIC {cand.sector} may take it")
         use = ""
         demand_id = None
         sources: list[str] = []
@@ -725,12 +842,9 @@ class Matcher:
             demand_id, use = d.id, d.name
             reasons.append(f"posted demand {d.name!r} ({d.id}) {why}")
         if cand.sector_evidence is not None:
-            evidence = cand.sector_evidence.evidence
-            e0 = evidence[0][1]
+            e0 = cand.sector_evidence.evidence[0][1]
             use = use or e0.use
-            for _, e in evidence:
-                if e.tag not in sources:
-                    sources.append(e.tag)
+            sources = list(cand.sector_evidence.tags())
             n = len(sources)
             reasons.append(
                 f"documented: {e0.text or e0.class_id} to ISIC {e0.receiver_isic[0]}"
@@ -745,7 +859,6 @@ class Matcher:
             for _, e in cand.words:
                 if e.tag not in sources:
                     sources.append(e.tag)
-        donor = ctx.sector(ctx.companies[s.company])
         if self.pair_feature(donor, cand.sector) > 0 and cand.sector_evidence is None:
             reasons.append(
                 f"ISIC {(donor or '?')[:2]} and ISIC {(cand.sector or '?')[:2]} are documented partners"
@@ -767,21 +880,70 @@ class Matcher:
         }
 
 
-@dataclass
-class _Prep:
-    """What a supply's scoring needs, worked out once."""
+#: A posted demand that fits a supply: how well, the demand, and why.
+_Demand = tuple[float, Stream, str]
+#: The documented receivers' words a company's description has (their strength and evidence), the
+#: ``receiver_words`` feature they make, and the ``text`` feature.
+_CompanyWords = tuple[list[tuple[float, Evidence]], float, float]
+#: The nearest companies of other parks (and their distances) by (supplier, reach, group).
+_Nearest = dict[tuple[str, float, tuple[str, str]], list[tuple[Company, float]]]
 
-    supplier: Company
+#: Cells (supply x company pairs) of the arrays of one :meth:`Matcher._candidates_batch` at most:
+#: bounds the memory a batch takes in a very large park.
+BATCH_CELLS = 2_000_000
+
+
+@dataclass
+class _Profile:
+    """What scoring a supply needs that follows from its resource (classes, EWC code, words), its
+    donor sector and its kind only: worked out once for all the supplies that share them."""
+
     hits: list[ClassHit]
     ewc: str | None
     hazardous: bool
     toks: frozenset[str]
     donor: str | None
-    here: tuple[float, float] | None
+    kind: str
     sector_ev: _Routes
     word_map: dict[str, tuple[float, Evidence]]
     limit: float
+    """Distance limit (km) of the kind, for the score and the rule."""
+    reach: float
+    """How far (km) to look for companies of other parks."""
     static: dict[str, float]
+    groups: list[tuple[str, str]]
+    """Groups of companies of other parks to take the nearest few of (:meth:`_Context.cross_park`)."""
+    resource_id: int
+    """Stands for the classes, EWC code and words: what the word features depend on."""
+    fit_id: int
+    """Stands for the classes, words and kind: what the fit of a demand depends on."""
+    confidence: dict[str, float]
+    """The confidence of each class of the resource."""
+    families: frozenset[str]
+    fuel: ClassHit | None
+    """The first class of the resource documented as a fuel."""
+    static_row: np.ndarray | None = None
+    """The sector part of the logit for each sector of :attr:`_Context.sector_list`."""
+
+
+@dataclass
+class _Prep:
+    """What a supply's scoring needs: its supplier, the supplier's place and the shared profile."""
+
+    supplier: Company
+    here: tuple[float, float] | None
+    profile: _Profile
+    demand_id: int
+    """Stands for what the demands that fit the supply depend on: :attr:`_Profile.fit_id` and
+    what the hard rules read of the supply (:func:`rules.supply_key`)."""
+
+
+@dataclass
+class _Words:
+    """The word features of a resource for each company of a park."""
+
+    words_p: np.ndarray
+    text: np.ndarray
 
 
 @dataclass
@@ -790,9 +952,14 @@ class _ParkArrays:
 
     companies: list[Company]
     sectors: list[str]
+    sector_index: np.ndarray
+    """Where each company's sector is in :attr:`_Context.sector_list`."""
     position: dict[str, int]
     id_rank: np.ndarray
     groups: list[str]
+    group_order: np.ndarray
+    """Company positions sorted by sector group; each group starts at :attr:`group_starts`."""
+    group_starts: np.ndarray
     token_index: dict[str, np.ndarray]
     token_counts: np.ndarray
     demand_positions: list[tuple[int, list[Stream]]]
@@ -809,32 +976,76 @@ def _top_sectors(sector_ev: _Routes) -> list[tuple[str, _SectorEvidence]]:
     return sector_ev.top
 
 
+def _thresholds(admissible: np.ndarray, home: _ParkArrays, top: int) -> np.ndarray:
+    """For each row of scores (``-inf`` where not admissible): the ``top``-th best score among the
+    sector groups' leaders (the best receiver of each group), or -1 with fewer groups.
+
+    :func:`diversified` never picks a candidate scoring below it for the best ``top``: while fewer
+    than ``top`` are picked, some leader's group is still unpicked, and that leader's (undiscounted)
+    score is at least the threshold. So lower candidates, and more than ``top`` per group, can go.
+    """
+    leaders = np.maximum.reduceat(admissible[:, home.group_order], home.group_starts, axis=1)
+    if leaders.shape[1] < top:
+        return np.full(len(admissible), -1.0)
+    kth = -np.partition(-leaders, top - 1, axis=1)[:, top - 1]
+    return np.where(np.isfinite(kth), kth, -1.0)
+
+
+def _cells_within(here: tuple[float, float], limit: float) -> tuple[int, int, int, int]:
+    """The grid cell (one degree) of a place, and how many cells each way (latitude, longitude)
+    hold all places within ``limit`` km."""
+    dlat = math.ceil(limit / 111.0)
+    dlon = math.ceil(limit / max(1.0, 111.0 * math.cos(math.radians(min(abs(here[0]), 89.0)))))
+    return math.floor(here[0]), math.floor(here[1]), dlat, dlon
+
+
+def _may_be_nearest(heres: np.ndarray, places: np.ndarray, reach: float, k: int) -> np.ndarray:
+    """Positions of the ``places`` that may be among the ``k`` nearest within ``reach`` km of
+    one of ``heres`` (rows of (lat, lon)), found without working out all the distances.
+
+    By the triangle inequality, the distance from a place to any of ``heres`` is within ``spread``
+    (how far the farthest of ``heres`` is from the first) of its distance to the first. A place
+    whose lowest possible distance is beyond ``reach``, or beyond the highest possible distances
+    of ``k`` places surely within reach, is never one of the ``k`` nearest."""
+    first = (float(heres[0, 0]), float(heres[0, 1]))
+    spread = float(haversine_many(first, heres).max()) + 1e-6  # and a margin for rounding
+    to_first = haversine_many(first, places)
+    lowest, highest = to_first - spread, to_first + spread
+    sure = highest[highest <= reach]
+    bound = reach
+    if len(sure) >= k:
+        bound = min(reach, float(np.partition(sure, k - 1)[k - 1]))
+    return np.flatnonzero(lowest <= bound)
+
+
+def _nearest_mask(dist: np.ndarray, k: int) -> np.ndarray:
+    """Per row of distances: the finite ones no larger than the row's ``k``-th smallest (more than
+    ``k`` only where distances tie)."""
+    if dist.shape[1] > k:
+        kth = np.partition(dist, k - 1, axis=1)[:, k - 1 : k]
+        mask: np.ndarray = np.isfinite(dist) & (dist <= kth)
+        return mask
+    finite: np.ndarray = np.isfinite(dist)
+    return finite
+
+
 def _shortlist(
-    order: np.ndarray, score: np.ndarray, groups: list[str], top: int
-) -> tuple[np.ndarray, float]:
-    """The candidates :func:`diversified` may still pick for the best ``top``: each pick's adjusted
-    score is at least the ``top``-th best score among the sector groups' leaders, so lower ones,
-    and more than ``top`` per group, can go."""
-    leaders: list[float] = []
-    seen: set[str] = set()
-    for pos in order:
-        g = groups[pos]
-        if g not in seen:
-            seen.add(g)
-            leaders.append(float(score[pos]))
-            if len(leaders) == top:
-                break
-    threshold = leaders[-1] if len(leaders) == top else -1.0
+    order: list[int], score: np.ndarray, groups: list[str], top: int, threshold: float
+) -> list[int]:
+    """The positions of ``order`` (best first) that :func:`diversified` may still pick for the
+    best ``top``: the ``j``-th of a sector group (from 0) can only be picked after the ``j``
+    before it, at its score times ``REPEAT_DISCOUNT ** j``, and no pick scores below
+    ``threshold`` (:func:`_thresholds`); so at most ``top`` of a group, and fewer if they score
+    low."""
     kept: list[int] = []
     per_group: dict[str, int] = defaultdict(int)
     for pos in order:
-        if score[pos] < threshold:
-            break
         g = groups[pos]
-        if per_group[g] < top:
-            per_group[g] += 1
-            kept.append(int(pos))
-    return np.array(kept, dtype=int), threshold
+        j = per_group[g]
+        per_group[g] = j + 1
+        if j < top and float(score[pos]) * REPEAT_DISCOUNT**j >= threshold:
+            kept.append(pos)
+    return kept
 
 
 @dataclass
@@ -843,7 +1054,7 @@ class _Candidate:
     sector: str | None
     distance: float | None
     score: float
-    demand: tuple[float, Stream, str] | None
+    demand: _Demand | None
     sector_evidence: _SectorEvidence | None
     words: list[tuple[float, Evidence]]
     words_p: float
@@ -888,29 +1099,42 @@ class _Context:
         for s in park.streams:
             if s.direction == "demand":
                 self.demands[s.company].append(s)
-        self._hits: dict[str, list[ClassHit]] = {}
+        self._hits: dict[tuple[str, str, str | None], list[ClassHit]] = {}
         self._sector: dict[str, str | None] = {}
         self._loc: dict[str, tuple[float, float] | None] = {}
         self._tokens: dict[str, frozenset[str]] = {}
         self._company_tokens: dict[str, frozenset[str]] = {}
         self._all_sectors: frozenset[str] | None = None
+        self._sector_list: list[str] | None = None
+        self._sector_index: dict[str, int] | None = None
         self._by_park: dict[str, list[Company]] | None = None
+        self._park_number: dict[str, int] = {}
         self._grid: dict[tuple[int, int, str], list[Company]] | None = None
         self._demand_classes: dict[str, list[Company]] | None = None
         self._home: dict[str, np.ndarray] = {}
         self._arrays: dict[str, _ParkArrays] = {}
+        self._profiles: dict[tuple[Any, ...], _Profile] = {}
+        self._key_ids: dict[tuple[Any, ...], int] = {}
+        self._company_words: dict[tuple[int, frozenset[str]], _CompanyWords] = {}
+        self._about: dict[str, tuple[list[str], str | None, str | None]] = {}
+        self._words: dict[tuple[int, str], _Words] = {}
         self._demand_index: dict[int, dict[tuple[str, str], list[tuple[int, Stream]]]] = {}
-        self._fit_cache: dict[tuple[Any, ...], tuple[float, str]] = {}
-        self._admissible: dict[tuple[str, str], tuple[float, str]] = {}
-        self._near_cache: dict[tuple[Any, ...], list[tuple[Company, float]]] = {}
+        self._park_fits: dict[tuple[int, str], list[tuple[int, list[_Demand]]]] = {}
+        self._home_demands: dict[tuple[int, str], dict[int, _Demand]] = {}
+        self._company_fits: dict[tuple[int, str], list[_Demand]] = {}
         self._group_cache: dict[tuple[Any, ...], tuple[list[Company], np.ndarray, np.ndarray]] = {}
 
+    # -- streams and companies ---------------------------------------------------------------
+
     def hits(self, s: Stream) -> list[ClassHit]:
-        if s.id not in self._hits:
-            self._hits[s.id] = self.matcher.classifier.classify(
+        """The classes of a stream (classified once per name, description and EWC code)."""
+        key = (s.name, s.description or "", s.ewc)
+        hits = self._hits.get(key)
+        if hits is None:
+            hits = self._hits[key] = self.matcher.classifier.classify(
                 name=s.name, description=s.description or "", ewc=s.ewc, kind=None
             )
-        return self._hits[s.id]
+        return hits
 
     def ewc(self, s: Stream) -> str | None:
         entry = ewc_lookup(s.ewc) if s.ewc else None
@@ -921,9 +1145,41 @@ class _Context:
         return bool(entry and entry.hazardous)
 
     def tokens(self, s: Stream) -> frozenset[str]:
-        if s.id not in self._tokens:
-            self._tokens[s.id] = frozenset(content_tokens(f"{s.name} {s.description or ''}"))
-        return self._tokens[s.id]
+        text = f"{s.name} {s.description or ''}"
+        toks = self._tokens.get(text)
+        if toks is None:
+            toks = self._tokens[text] = frozenset(content_tokens(text))
+        return toks
+
+    def about(self, s: Stream) -> tuple[list[str], str | None, str | None]:
+        """For explanations: what the stream is (a reason, if it is recognised), its EWC code if
+        that is hazardous, and the supplier's sector (worked out once per stream)."""
+        cached = self._about.get(s.id)
+        if cached is None:
+            hits = self.hits(s)
+            what = []
+            if hits:
+                label = self.matcher.classifier.classes[hits[0].class_id].label_en.lower()
+                what.append(f"{s.name!r} is {label} ({hits[0].reason})")
+            hazardous_ewc = self.ewc(s) if self.hazardous(s) else None
+            cached = (what, hazardous_ewc, self.sector(self.companies[s.company]))
+            self._about[s.id] = cached
+        return cached
+
+    def profile(self, s: Stream, supplier: Company) -> _Profile:
+        """The shared :class:`_Profile` of a supply."""
+        hits, ewc, toks, donor = self.hits(s), self.ewc(s), self.tokens(s), self.sector(supplier)
+        key = (tuple((h.class_id, h.confidence) for h in hits), ewc, toks, donor, s.kind)
+        profile = self._profiles.get(key)
+        if profile is None:
+            profile = self._profiles[key] = self.matcher._profile(
+                hits, ewc, self.hazardous(s), toks, donor, s.kind, self.all_sectors, self.key_id
+            )
+        return profile
+
+    def key_id(self, key: tuple[Any, ...]) -> int:
+        """A number standing for ``key`` in the keys of caches (quicker to hash than the key)."""
+        return self._key_ids.setdefault(key, len(self._key_ids))
 
     def sector(self, c: Company) -> str | None:
         if c.id not in self._sector:
@@ -947,12 +1203,43 @@ class _Context:
             self._all_sectors = frozenset(x for c in self.park.companies if (x := self.sector(c)))
         return self._all_sectors
 
+    @property
+    def sector_list(self) -> list[str]:
+        """Every sector code of the companies, and "" for those without one."""
+        if self._sector_list is None:
+            self._sector_list = ["", *sorted(self.all_sectors)]
+        return self._sector_list
+
+    @property
+    def sector_index(self) -> dict[str, int]:
+        """Where each sector code ("" for none) is in :attr:`sector_list`."""
+        if self._sector_index is None:
+            self._sector_index = {sector: i for i, sector in enumerate(self.sector_list)}
+        return self._sector_index
+
+    def batches(self, supplies: list[Stream]) -> list[list[int]]:
+        """Positions in ``supplies``, grouped by the supplier's park (parks in order of first
+        appearance, supplies in their order), in batches of at most :data:`BATCH_CELLS` supply x
+        company pairs."""
+        if self._by_park is None:
+            self._index()
+        assert self._by_park is not None
+        by_park: dict[str, list[int]] = defaultdict(list)
+        for i, s in enumerate(supplies):
+            by_park[self.companies[s.company].park].append(i)
+        out: list[list[int]] = []
+        for park_id, positions in by_park.items():
+            size = max(1, BATCH_CELLS // max(1, len(self._by_park[park_id])))
+            out += [positions[k : k + size] for k in range(0, len(positions), size)]
+        return out
+
     def _index(self) -> None:
         self._by_park = defaultdict(list)
         self._grid = defaultdict(list)
         self._demand_classes = defaultdict(list)
         for c in self.park.companies:
             self._by_park[c.park].append(c)
+            self._park_number.setdefault(c.park, len(self._park_number))
             loc = self.location(c)
             if loc is not None:
                 self._grid[(math.floor(loc[0]), math.floor(loc[1]), self.sector(c) or "")].append(c)
@@ -960,6 +1247,8 @@ class _Context:
             for d in demands:
                 for h in self.hits(d):
                     self._demand_classes[h.class_id].append(self.companies[cid])
+
+    # -- the supplier's park -----------------------------------------------------------------
 
     def park_arrays(self, park_id: str) -> _ParkArrays:
         """The companies of a park as arrays (built once per park)."""
@@ -981,6 +1270,13 @@ class _Context:
         by_id = sorted(range(len(companies)), key=lambda i: companies[i].id)
         id_rank = np.empty(len(companies), dtype=int)
         id_rank[by_id] = np.arange(len(companies))
+        groups = [(sec or "?")[:3] for sec in sectors]
+        group_order = np.array(sorted(range(len(companies)), key=lambda i: groups[i]), dtype=int)
+        sorted_groups = [groups[i] for i in group_order]
+        group_starts = np.array(
+            [k for k, g in enumerate(sorted_groups) if k == 0 or g != sorted_groups[k - 1]],
+            dtype=int,
+        )
         permitted = self.matcher.limits.hazardous_receivers
         locs = np.array(
             [self.location(c) or (math.nan, math.nan) for c in companies], dtype=float
@@ -988,9 +1284,12 @@ class _Context:
         arrays = _ParkArrays(
             companies=companies,
             sectors=sectors,
+            sector_index=np.array([self.sector_index[sec] for sec in sectors], dtype=int),
             position={c.id: i for i, c in enumerate(companies)},
             id_rank=id_rank,
-            groups=[(sec or "?")[:3] for sec in sectors],
+            groups=groups,
+            group_order=group_order,
+            group_starts=group_starts,
             token_index={t: np.array(ix, dtype=int) for t, ix in token_lists.items()},
             token_counts=counts,
             demand_positions=[
@@ -1017,89 +1316,101 @@ class _Context:
             self._home[supplier.id] = cached
         return cached
 
-    def cross_park(
-        self,
-        supplier: Company,
-        here: tuple[float, float] | None,
-        kind: str,
-        limits: rules.Limits,
-        sector_ev: _Routes,
-        hits: list[ClassHit],
-    ) -> list[tuple[Company, float | None]]:
-        """Candidates from other parks, with their distances: the nearest few companies of each
-        sector the knowledge names (and posting demands of the same resource), within the kind's
-        distance limit."""
-        if self._by_park is None:
-            self._index()
-        assert self._by_park is not None
-        if here is None or len(self._by_park) == 1:
-            return []
-        out: list[tuple[Company, float | None]] = []
-        seen: set[str] = set()
-        limit = limits.max_distance_km.get(kind, 20000.0)
-        top_sectors = _top_sectors(sector_ev)
-        groups = [("sector", sector) for sector, _ in top_sectors] + [
-            ("class", h.class_id) for h in hits[:2]
-        ]
-        for group in groups:
-            for c, d in self._nearest(supplier, here, limit, group):
-                if c.id not in seen:
-                    seen.add(c.id)
-                    out.append((c, d))
-        return out
-
-    def _nearest(
-        self, supplier: Company, here: tuple[float, float], limit: float, group: tuple[str, str]
-    ) -> list[tuple[Company, float]]:
-        """The nearest companies of other parks in a sector (or posting a demand of a class)."""
-        key = (supplier.id, limit, group)
-        cached = self._near_cache.get(key)
+    def home_words(self, profile: _Profile, home: _ParkArrays, park_id: str) -> _Words:
+        """The ``receiver_words`` and ``text`` features of a resource for each company of a park
+        (the same sums as :meth:`Matcher._one`, as arrays)."""
+        key = (profile.resource_id, park_id)
+        cached = self._words.get(key)
         if cached is not None:
             return cached
-        companies, locs, parks = self._group_arrays(here, limit, group)
-        result: list[tuple[Company, float]] = []
-        if companies:
-            dist = haversine_many(here, locs)
-            dist[parks == supplier.park] = np.inf
-            ok = np.flatnonzero(dist <= limit)
-            if len(ok) > CROSS_PARK_NEAREST:
-                ok = ok[np.argpartition(dist[ok], CROSS_PARK_NEAREST - 1)[:CROSS_PARK_NEAREST]]
-            near = sorted((float(dist[k]), companies[k].id, int(k)) for k in ok)
-            result = [(companies[k], d) for d, _, k in near]
-        self._near_cache[key] = result
-        return result
-
-    def _group_arrays(
-        self, here: tuple[float, float], limit: float, group: tuple[str, str]
-    ) -> tuple[list[Company], np.ndarray, np.ndarray]:
-        """Companies (with places and parks) of a sector in the grid cells within ``limit``, or
-        posting a demand of a class; shared by all suppliers in the same cell."""
-        assert self._grid is not None and self._demand_classes is not None
-        if group[0] == "sector":
-            dlat = math.ceil(limit / 111.0)
-            dlon = math.ceil(
-                limit / max(1.0, 111.0 * math.cos(math.radians(min(abs(here[0]), 89.0))))
-            )
-            i0, j0 = math.floor(here[0]), math.floor(here[1])
-            key: tuple[Any, ...] = (i0, j0, dlat, dlon, group)
-        else:
-            key = group
-        cached = self._group_cache.get(key)
-        if cached is not None:
-            return cached
-        if group[0] == "sector":
-            found: list[Company] = []
-            for i in range(i0 - dlat, i0 + dlat + 1):
-                for j in range(j0 - dlon, j0 + dlon + 1):
-                    found.extend(self._grid.get((i, j, group[1]), ()))
-        else:
-            found = [
-                c for c in self._demand_classes.get(group[1], []) if self.location(c) is not None
-            ]
-        locs = np.array([self.location(c) for c in found], dtype=float).reshape(-1, 2)
-        parks = np.array([c.park for c in found], dtype=object)
-        cached = self._group_cache[key] = (found, locs, parks)
+        n = len(home.companies)
+        words_p = np.zeros(n)
+        if profile.word_map:
+            logq = np.zeros(n)
+            for t, (p, _) in profile.word_map.items():
+                idx = home.token_index.get(t)
+                if idx is not None:
+                    logq[idx] += math.log1p(-min(p, 0.999))
+            words_p = -np.expm1(logq)
+        text = np.zeros(n)
+        if profile.toks:
+            overlap = np.zeros(n)
+            for t in profile.toks:
+                idx = home.token_index.get(t)
+                if idx is not None:
+                    overlap[idx] += 1.0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                text = np.where(
+                    home.token_counts > 0,
+                    overlap / np.sqrt(home.token_counts * len(profile.toks)),
+                    0.0,
+                )
+        cached = self._words[key] = _Words(words_p, text)
         return cached
+
+    # -- demands -----------------------------------------------------------------------------
+
+    def home_demands(
+        self, s: Stream, prep: _Prep, home: _ParkArrays, park_id: str
+    ) -> dict[int, _Demand]:
+        """The best admissible demand of each company of the supplier's park that posts one that
+        fits, by position (shared by supplies alike, see :attr:`_Prep.demand_id`)."""
+        key = (prep.demand_id, park_id)
+        cached = self._home_demands.get(key)
+        if cached is None:
+            fits_key = (prep.profile.fit_id, park_id)
+            park_fits = self._park_fits.get(fits_key)
+            if park_fits is None:
+                park_fits = self._park_fits[fits_key] = [
+                    (pos, fits)
+                    for pos, demands in self.fitting_demands(s, prep.profile.hits, home)
+                    if (fits := self.fits(prep.profile, demands))
+                ]
+            cached = {}
+            for pos, fits in park_fits:
+                best = self.best_demand(s, fits)
+                if best is not None:
+                    cached[pos] = best
+            self._home_demands[key] = cached
+        return cached
+
+    def company_fits(self, profile: _Profile, company: Company) -> list[_Demand]:
+        """:meth:`fits` of the demands a company posts (worked out once per resource)."""
+        demands = self.demands.get(company.id)
+        if not demands:
+            return []
+        key = (profile.fit_id, company.id)
+        cached = self._company_fits.get(key)
+        if cached is None:
+            cached = self._company_fits[key] = self.fits(profile, demands)
+        return cached
+
+    def fits(self, profile: _Profile, demands: Iterable[Stream]) -> list[_Demand]:
+        """The demands that fit a resource at all, best first (equals in the given order),
+        whether or not a hard rule forbids them."""
+        found: list[_Demand] = []
+        for d in demands:
+            fit, why = self.demand_fit(profile, d)
+            if fit > 0:
+                found.append((fit, d, why))
+        found.sort(key=lambda x: -x[0])  # stable
+        return found
+
+    def best_demand(self, s: Stream, fits: list[_Demand]) -> _Demand | None:
+        """The first of :meth:`fits` that no hard rule forbids: the demand that fits the supply
+        best (the first of equals)."""
+        for fit in fits:
+            if self.admissible(s, fit[1]):
+                return fit
+        return None
+
+    def admissible(self, s: Stream, d: Stream) -> bool:
+        """No hard rule forbids the supply to meet the demand."""
+        return (
+            rules.kinds_fit(s.kind, d.kind)
+            and not rules.temperature_problem(s, d, self.matcher.limits)
+            and not rules.contaminant_problem(s, d)
+        )
 
     def fitting_demands(
         self, s: Stream, hits: list[ClassHit], home: _ParkArrays
@@ -1138,48 +1449,116 @@ class _Context:
                     index[("fuel", "")].append((pos, d))
         return index
 
-    def admissible_fit(self, s: Stream, hits: list[ClassHit], d: Stream) -> tuple[float, str]:
-        """:meth:`demand_fit`, or nothing if a hard rule forbids the pair."""
-        key = (s.id, d.id)
-        cached = self._admissible.get(key)
-        if cached is None:
-            limits = self.matcher.limits
-            if (
-                not rules.kinds_fit(s.kind, d.kind)
-                or rules.temperature_problem(s, d, limits)
-                or rules.contaminant_problem(s, d)
+    # -- other parks -------------------------------------------------------------------------
+
+    def cross_park(self, prep: _Prep, nearest: _Nearest) -> list[tuple[Company, float | None]]:
+        """Candidates from other parks, with their distances: the nearest few companies of each
+        sector the knowledge names (and posting demands of the same resource), within the kind's
+        distance limit. ``nearest`` is :meth:`find_nearest` of the supply."""
+        if prep.here is None or not nearest:
+            return []
+        out: list[tuple[Company, float | None]] = []
+        seen: set[str] = set()
+        supplier_id, reach = prep.supplier.id, prep.profile.reach
+        for group in prep.profile.groups:
+            for c, d in nearest[(supplier_id, reach, group)]:
+                if c.id not in seen:
+                    seen.add(c.id)
+                    out.append((c, d))
+        return out
+
+    def find_nearest(self, preps: list[_Prep]) -> _Nearest:
+        """The nearest companies of other parks in each group of :attr:`_Profile.groups` (at
+        most :data:`CROSS_PARK_NEAREST`, nearest first, then by id), for the suppliers of these
+        supplies, by (supplier, reach, group); the suppliers of a park that look in the same cells
+        for the same group are done as one array."""
+        if self._by_park is None:
+            self._index()
+        assert self._by_park is not None
+        nearest: _Nearest = {}
+        if len(self._by_park) == 1:
+            return nearest
+        pending: dict[tuple[Any, ...], dict[str, tuple[float, float]]] = defaultdict(dict)
+        cells: dict[tuple[str, float], tuple[int, int, int, int]] = {}
+        for prep in preps:
+            if prep.here is None:
+                continue
+            reach, supplier = prep.profile.reach, prep.supplier
+            cell = cells.get((supplier.id, reach))
+            if cell is None:
+                cell = cells[(supplier.id, reach)] = _cells_within(prep.here, reach)
+            for group in prep.profile.groups:
+                # Of a sector: those in the grid cells within reach; posting a demand: all.
+                group_key = (*cell, group) if group[0] == "sector" else (group,)
+                pending[(group_key, reach, supplier.park)][supplier.id] = prep.here
+        for (group_key, reach, park_id), suppliers in pending.items():
+            group = group_key[-1]
+            companies, locs, parks = self._group_members(group_key)
+            if not companies:
+                for supplier_id in suppliers:
+                    nearest[(supplier_id, reach, group)] = []
+                continue
+            heres = np.array(list(suppliers.values()), dtype=float)
+            # Only the companies of other parks that may be among the nearest of some supplier.
+            near = np.flatnonzero(parks != self._park_number[park_id])
+            near = near[_may_be_nearest(heres, locs[near], reach, CROSS_PARK_NEAREST)]
+            dist = haversine_rows(heres, locs[near])
+            dist[dist > reach] = np.inf
+            rows, cols = np.nonzero(_nearest_mask(dist, CROSS_PARK_NEAREST))
+            chosen: dict[int, list[tuple[float, str, int]]] = defaultdict(list)
+            for r, c, d in zip(
+                rows.tolist(), cols.tolist(), dist[rows, cols].tolist(), strict=True
             ):
-                cached = (0.0, "")
-            else:
-                cached = self.demand_fit(s, hits, d)
-            self._admissible[key] = cached
+                k = int(near[c])
+                chosen[r].append((d, companies[k].id, k))
+            for r, supplier_id in enumerate(suppliers):
+                best = sorted(chosen.get(r, ()))[:CROSS_PARK_NEAREST]
+                nearest[(supplier_id, reach, group)] = [(companies[k], d) for d, _, k in best]
+        return nearest
+
+    def _group_members(self, key: tuple[Any, ...]) -> tuple[list[Company], np.ndarray, np.ndarray]:
+        """The companies of a group, with their places and (numbered) parks: of a sector (``key`` is
+        :func:`_cells_within` and the group), those in the grid cells; posting a demand of a class
+        (``key`` is the group), all."""
+        assert self._grid is not None and self._demand_classes is not None
+        cached = self._group_cache.get(key)
+        if cached is not None:
+            return cached
+        group = key[-1]
+        if group[0] == "sector":
+            i0, j0, dlat, dlon, _ = key
+            found: list[Company] = []
+            for i in range(i0 - dlat, i0 + dlat + 1):
+                for j in range(j0 - dlon, j0 + dlon + 1):
+                    found.extend(self._grid.get((i, j, group[1]), ()))
+        else:
+            found = [
+                c for c in self._demand_classes.get(group[1], []) if self.location(c) is not None
+            ]
+        locs = np.array([self.location(c) for c in found], dtype=float).reshape(-1, 2)
+        parks = np.array([self._park_number[c.park] for c in found], dtype=int)
+        cached = self._group_cache[key] = (found, locs, parks)
         return cached
 
-    def demand_fit(self, s: Stream, hits: list[ClassHit], d: Stream) -> tuple[float, str]:
-        """How well a posted demand fits the supply: same class, same family, or similar words."""
-        key = (tuple((h.class_id, h.confidence) for h in hits), self.tokens(s), d.id)
-        cached = self._fit_cache.get(key)
-        if cached is None:
-            cached = self._fit_cache[key] = self._demand_fit(s, hits, d)
-        return cached
+    # -- words and fits ---------------------------------------------------------------------
 
-    def _demand_fit(self, s: Stream, hits: list[ClassHit], d: Stream) -> tuple[float, str]:
+    def demand_fit(self, profile: _Profile, d: Stream) -> tuple[float, str]:
+        """How well a posted demand fits a supply: same class, same family, or similar words."""
         dhits = self.hits(d)
-        if hits and dhits:
+        if profile.hits and dhits:
             classes = self.matcher.classifier.classes
-            shits = {h.class_id: h.confidence for h in hits}
+            shits = profile.confidence
             for h in dhits:
                 if h.class_id in shits:
                     return P_DEMAND * min(
                         1.0, 0.5 + 0.5 * h.confidence * shits[h.class_id]
                     ), f"asks for {classes[h.class_id].label_en.lower()}"
-            sf = {classes[c].family for c in shits}
             for h in dhits:
-                if classes[h.class_id].family in sf:
+                if classes[h.class_id].family in profile.families:
                     return 0.6 * P_DEMAND, f"asks for {classes[h.class_id].family} like this"
-        a, b = self.tokens(s), self.tokens(d)
-        if s.kind == "material" and d.kind == "energy" and b & FUEL_WORDS:
-            fuel = next((h for h in hits if h.class_id in self.matcher.fuel_classes), None)
+        a, b = profile.toks, self.tokens(d)
+        if profile.kind == "material" and d.kind == "energy" and b & FUEL_WORDS:
+            fuel = profile.fuel
             if fuel is not None:
                 label = self.matcher.classifier.classes[fuel.class_id].label_en.lower()
                 return (
@@ -1202,6 +1581,22 @@ class _Context:
                 - GENERIC_COMPANY_WORDS
             )
         return self._company_tokens[company.id]
+
+    def company_words(self, profile: _Profile, company: Company) -> _CompanyWords:
+        """The documented receivers' words in a company's description, and the word features
+        (worked out once per resource and set of words)."""
+        ctoks = self.company_tokens(company)
+        if not ctoks:
+            return [], 0.0, 0.0
+        key = (profile.resource_id, ctoks)
+        cached = self._company_words.get(key)
+        if cached is None:
+            # sorted: the same words in the same order whatever the process's hash seed
+            words = [profile.word_map[t] for t in sorted(ctoks) if t in profile.word_map]
+            words_p = _noisy_or(p for p, _ in words) if words else 0.0
+            cached = (words, words_p, self.text_similarity(profile.toks, company))
+            self._company_words[key] = cached
+        return cached
 
     def text_similarity(self, toks: frozenset[str], company: Company) -> float:
         other = self.company_tokens(company)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -116,3 +117,41 @@ def haversine_many(here: tuple[float, float], places: np.ndarray) -> np.ndarray:
     )
     out: np.ndarray = 6371.0088 * 2 * np.arcsin(np.minimum(1.0, np.sqrt(h)))
     return out
+
+
+def haversine_rows(heres: np.ndarray, places: np.ndarray) -> np.ndarray:
+    """Great-circle distances (km) from each of several places to each of an array of places, as
+    a (heres x places) array: row ``i`` is ``haversine_many(heres[i], places)``, to the last bit.
+
+    Examples
+    --------
+    >>> here, there = np.array([[55.68, 11.09], [55.66, 11.08]]), np.array([[55.66, 11.08]])
+    >>> [[round(float(d), 2) for d in row] for row in haversine_rows(here, there)]
+    [[2.31], [0.0]]
+    """
+    lat1, lon1 = np.radians(heres[:, :1]), np.radians(heres[:, 1:])
+    # math.cos, as haversine_many takes it, for the same last bit
+    cos1 = np.array([math.cos(x) for x in lat1[:, 0]]).reshape(-1, 1)
+    lat2, lon2 = np.radians(places[:, 0]), np.radians(places[:, 1])
+    h = np.sin((lat2 - lat1) / 2) ** 2 + cos1 * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    out: np.ndarray = 6371.0088 * 2 * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    return out
+
+
+def supply_key(supply: Stream) -> tuple[Any, ...]:
+    """What the rules between a supply and a demand read of the supply: supplies with the same key
+    may meet the same demands.
+
+    Examples
+    --------
+    >>> from symbiolink.model.park import Stream
+    >>> s = Stream(id="s", company="c", direction="supply", kind="material", name="Slag")
+    >>> supply_key(s)
+    ('material', None, None)
+    """
+    p = supply.properties
+    return (
+        supply.kind,
+        None if supply.kind == "material" else p.temperature_c,
+        tuple(sorted((p.contaminants or {}).items())) if supply.kind == "water" else None,
+    )
