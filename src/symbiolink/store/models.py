@@ -119,3 +119,19 @@ class MatchRow(Base):
     reasons: Mapped[list[str]] = mapped_column(JSON)
     sources: Mapped[list[str]] = mapped_column(JSON)
     distance_km: Mapped[float | None] = mapped_column(Float)
+
+
+class OptimizationRunRow(Base):
+    """One solved network: the objective, its value and the whole result (flows, totals, reasons)."""
+
+    __tablename__ = "optimization_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    parks: Mapped[list[str]] = mapped_column(JSON)
+    objective: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
