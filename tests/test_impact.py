@@ -300,6 +300,13 @@ def test_policy_files_are_checked_key_by_key(tmp_path: Path) -> None:
     assert "capex_tax_credit_pct = 150 is over 100" in text
     assert "unknown key 'foo'" in text
     assert policy_from_mapping({"factors": {"gypsum_price": 9}}).factors == {"gypsum_price": 9.0}
+    p = policy_from_mapping(
+        {"factors": {"gypsum_price": 9}, "parks": {"hp": {"gypsum_price": 4, "truck_cost": 0.1}}}
+    )
+    assert p.overrides_for("hp") == {"gypsum_price": 4.0, "truck_cost": 0.1}
+    assert p.overrides_for("other") == {"gypsum_price": 9.0}
+    with pytest.raises(SymbiolinkError, match=r"parks\.hp\.gypsum_price = 'x' is not a number"):
+        policy_from_mapping({"parks": {"hp": {"gypsum_price": "x"}}})
 
 
 def test_ranges_and_monte_carlo_bracket_the_central_estimate() -> None:

@@ -172,14 +172,12 @@ def evaluate_park(
     """Evaluate every match of a park under ``policy``; ``samples`` > 0 adds a Monte Carlo run."""
     policy = policy or Policy()
     library = library or default_factors()
-    roles_by_region: dict[str | None, Roles] = {}
+    roles_cache: dict[object, Roles] = {}
     rng = np.random.default_rng(seed)
     impacts: list[LinkImpact] = []
     for n, m in enumerate(matches, start=1):
         link = link_for(park, m)
-        if link.region not in roles_by_region:
-            roles_by_region[link.region] = Roles(library, link.region, policy.factors)
-        roles = roles_by_region[link.region]
+        roles = policy.roles(library, link.region, link.supplier.park, roles_cache)
         impact = _with_range(link, roles, policy)
         if samples and impact.net_benefit_usd_yr is not None:
             _monte_carlo(link, roles, policy, impact, samples, rng)
@@ -200,13 +198,15 @@ def central_impacts(
     """Central estimates only (no range), one per match, for the ``impact`` block of matches."""
     policy = policy or Policy()
     library = default_factors()
-    roles_by_region: dict[str | None, Roles] = {}
+    roles_cache: dict[object, Roles] = {}
     out = []
     for m in matches:
         link = link_for(park, m)
-        if link.region not in roles_by_region:
-            roles_by_region[link.region] = Roles(library, link.region, policy.factors)
-        out.append(evaluate(link, roles_by_region[link.region], policy))
+        out.append(
+            evaluate(
+                link, policy.roles(library, link.region, link.supplier.park, roles_cache), policy
+            )
+        )
     return out
 
 

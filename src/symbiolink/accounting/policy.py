@@ -47,6 +47,23 @@ class Policy:
     transport_mode: str = "truck"
     factors: dict[str, float] = field(default_factory=dict)
     """Overrides: a role of roles.yaml (in its unit) or a factor id of factors.csv (in its unit)."""
+    parks: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Overrides for one park only (by park id), on top of ``factors``."""
+
+    def overrides_for(self, park: str | None) -> dict[str, float]:
+        """The factor overrides that apply to links whose supplier is in ``park``."""
+        return {**self.factors, **self.parks.get(park or "", {})}
+
+    def roles(
+        self, library: Any, region: str | None, park: str | None, cache: dict[Any, Any]
+    ) -> Any:
+        """The :class:`~symbiolink.accounting.roles.Roles` of a region and park (cached in ``cache``)."""
+        from symbiolink.accounting.roles import Roles
+
+        key = (region, park if park in self.parks else None)
+        if key not in cache:
+            cache[key] = Roles(library, region, self.overrides_for(park))
+        return cache[key]
 
     def with_levers(self, **levers: float) -> Policy:
         """The same policy with some levers set (a scenario grid point)."""
@@ -59,7 +76,7 @@ class Policy:
         return replace(self, **changes)
 
 
-_NUMBERS = {f.name for f in fields(Policy)} - {"transport_mode", "factors"}
+_NUMBERS = {f.name for f in fields(Policy)} - {"transport_mode", "factors", "parks"}
 _PERCENT = {"capex_tax_credit_pct", "discount_rate_pct"}
 
 
@@ -107,8 +124,27 @@ def policy_from_mapping(doc: Any, where: str = "policy") -> Policy:
                 ):
                     problems.append(f"{where}: factors.{fid} = {number!r} is not a number")
             values[key] = {str(k): float(v) for k, v in value.items() if isinstance(v, int | float)}
+        elif key == "parks":
+            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+                problems.append(f"{where}: parks must map a park id to its own factor overrides")
+                continue
+            parks: dict[str, dict[str, float]] = {}
+            for park_id, overrides in value.items():
+                for fid, number in overrides.items():
+                    if (
+                        isinstance(number, bool)
+                        or not isinstance(number, int | float)
+                        or not math.isfinite(number)
+                    ):
+                        problems.append(
+                            f"{where}: parks.{park_id}.{fid} = {number!r} is not a number"
+                        )
+                parks[str(park_id)] = {
+                    str(k): float(v) for k, v in overrides.items() if isinstance(v, int | float)
+                }
+            values[key] = parks
         else:
-            accepted = ", ".join(sorted(_NUMBERS | {"transport_mode", "factors"}))
+            accepted = ", ".join(sorted(_NUMBERS | {"transport_mode", "factors", "parks"}))
             problems.append(f"{where}: unknown key {key!r} (accepted: {accepted})")
     if problems:
         raise SymbiolinkError("; ".join(problems))
