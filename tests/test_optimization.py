@@ -312,3 +312,28 @@ def test_fresh_water_optimum_matches_an_independent_linprog_formulation() -> Non
         ours = solve(build_model(net), "freshwater").value
         theirs = _linprog_fresh(p)
         assert ours == pytest.approx(theirs, rel=1e-6, abs=1e-6)
+
+
+def test_a_saved_result_reads_back_from_the_database(database_url: str) -> None:
+    from symbiolink.store import using_store
+    from symbiolink.store.optimizations import load_optimization
+
+    path = DATA / "wang-smith-1994.json"
+    r = runner.invoke(app, ["optimize", str(path), "--objective", "freshwater", "--json", "--save"])
+    assert r.exit_code == 0, r.output
+    printed = json.loads(r.stdout)
+    with using_store(database_url) as engine:
+        stored = load_optimization(engine, park="ws94")
+    assert stored is not None and stored["parks"] == ["ws94"]
+    assert stored["objective"] == printed["objective"] and stored["flows"] == printed["flows"]
+    assert stored["params"]["objective"] == "freshwater"
+
+
+def test_bad_options_fail_in_one_line(tmp_path: Path) -> None:
+    path = str(DATA / "wang-smith-1994.json")
+    r = runner.invoke(app, ["optimize", path, "--objective", "profit"])
+    assert r.exit_code == 1 and "accepted: cost, co2, freshwater" in r.stderr
+    bad = tmp_path / "f.yaml"
+    bad.write_text("facilities:\n  - {id: x, kind: water}\n")
+    r = runner.invoke(app, ["optimize", path, "--facilities", str(bad)])
+    assert r.exit_code == 1 and "capacity is required" in r.stderr and "Traceback" not in r.stderr

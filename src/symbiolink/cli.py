@@ -645,6 +645,13 @@ def optimize(
         int, typer.Option("--pareto", min=0, help="Also trace the cost-CO2e front with N points.")
     ] = 0,
     gap: Annotated[float, typer.Option("--gap", min=0.0, help="Relative MIP gap.")] = 1e-3,
+    solver: Annotated[
+        str, typer.Option("--solver", help="A solver linopy knows and that is installed.")
+    ] = "highs",
+    save: Annotated[
+        bool, typer.Option("--save", help="Store the park and the result in the database.")
+    ] = False,
+    database: DatabaseOpt = None,
 ) -> None:
     """The park-wide exchange network that is best for cost, CO2e or fresh water."""
     from symbiolink.accounting.policy import Policy, load_policy
@@ -662,8 +669,20 @@ def optimize(
     with _working("Optimizing"):
         result = optimize_park(
             park, objective, policy=policy, facilities=facilities, no_outside=no_outside or [],
-            gap=gap, pareto_points=pareto_points,
+            gap=gap, pareto_points=pareto_points, solver=solver,
         )  # fmt: skip
+    if save:
+        from symbiolink.store import import_park, using_store
+        from symbiolink.store.optimizations import save_optimization
+
+        with using_store(database) as engine:
+            import_park(engine, park, source=str(file))
+            run = save_optimization(
+                engine, result.to_dict(), parks=[p.id for p in park.parks],
+                params={"objective": objective, "gap": gap, "solver": solver, "no_outside": no_outside or [],
+                        "facilities": [f.id for f in facilities], "policy": str(policy_file) if policy_file else None},
+            )  # fmt: skip
+        err.print(f"saved as optimization run {run}", markup=False)
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=1) + "\n")
         return
@@ -699,6 +718,8 @@ def _print_optimum(result: Any) -> None:
         )
         for w in e["why"]:
             out.print(f"   - {w}", markup=False)
+    for u in result.uncounted:
+        out.print(f"cost not counted: {u}", markup=False)
     for p in result.pareto:
         out.print(
             f"pareto: {p['co2e_avoided_t_yr']:,.0f} t CO2e/yr, {_money(p['net_benefit_usd_yr'])} USD/yr",

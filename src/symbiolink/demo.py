@@ -114,6 +114,17 @@ def show_optimum(console: Console, park: ParkFile, *, title: str) -> None:
     paired = greedy(net)
     best = result.totals["net_benefit_usd_yr"]
     links = [f for f in result.flows if f["from"] != "external" and f["to"] != "disposal"]
+    names = {s.id: s.name for s in park.streams}
+    table = Table(title=f"Optimized network: {title} (cost)", title_justify="left")
+    for col in ("from", "to", "quantity"):
+        table.add_column(col, justify="right" if col == "quantity" else "left", overflow="fold")
+    for f in sorted(links, key=lambda f: -f["quantity"]):
+        table.add_row(
+            names.get(f["from"], f["from"]),
+            names.get(f["to"], f["to"]),
+            f"{f['quantity']:,.0f} {f['unit']}",
+        )
+    console.print(table)
     console.print(
         f"Optimized network ({title}): {len(links)} flows on {len(net.arcs)} candidate links; saves "
         f"{best:,.0f} USD/yr and {result.totals['co2e_avoided_t_yr']:,.0f} t CO2e/yr; the best greedy "
@@ -125,6 +136,12 @@ def show_optimum(console: Console, park: ParkFile, *, title: str) -> None:
         ),
         markup=False,
     )
+    if result.uncounted:
+        console.print(
+            f"{len(result.uncounted)} of these flows have a cost the factor library cannot count yet "
+            f"(e.g. {result.uncounted[0]}); `symbiolink optimize FILE --json` lists them.",
+            markup=False,
+        )
 
 
 def show_impact(console: Console, park: ParkFile, *, title: str) -> None:

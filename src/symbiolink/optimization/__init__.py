@@ -36,13 +36,14 @@ def optimize_park(
     no_outside: Iterable[str] = (),
     gap: float = 1e-3,
     pareto_points: int = 0,
+    solver: str = "highs",
 ) -> Result:
     """The best exchange network of ``park`` for ``objective`` (a library call on a park in memory)."""
     net = build_network(park, policy=policy, limits=limits, facilities=facilities)
     built = build_model(net, policy=policy, no_outside=frozenset(no_outside))
-    result = solve(built, objective, gap=gap)
+    result = solve(built, objective, gap=gap, solver=solver)
     if pareto_points:
-        result.pareto = pareto(built, pareto_points, gap=gap)
+        result.pareto = pareto(built, pareto_points, gap=gap, solver=solver)
     return result
 
 

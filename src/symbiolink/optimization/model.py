@@ -102,6 +102,8 @@ class Result:
     pareto: list[dict[str, float]] = field(default_factory=list)
     built_links: list[str] = field(default_factory=list)
     opened_facilities: list[str] = field(default_factory=list)
+    uncounted: list[str] = field(default_factory=list)
+    """Links in the solution with a cost the accounting could not count (see their ``missing``)."""
 
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -112,6 +114,7 @@ class Result:
             "built_links": self.built_links,
             "facilities_built": self.opened_facilities,
             "explanations": self.explanations,
+            "uncounted_costs": self.uncounted,
         }
         if self.pareto:
             doc["pareto"] = self.pareto
@@ -284,14 +287,28 @@ def build_model(
                  baseline_usd, baseline_co2, no_outside)  # fmt: skip
 
 
-def _solve(b: Built, objective: Any, sense: str, *, gap: float, time_limit: float | None) -> str:
+def _solve(
+    b: Built,
+    objective: Any,
+    sense: str,
+    *,
+    gap: float,
+    time_limit: float | None,
+    solver: str = "highs",
+) -> str:
     m = b.model
     m.add_objective(objective, sense=sense, overwrite=True)
-    options: dict[str, Any] = {"mip_rel_gap": gap, "output_flag": False, "log_to_console": False}
-    if time_limit:
-        options["time_limit"] = time_limit
+    options: dict[str, Any] = {}
+    if solver == "highs":
+        options = {"mip_rel_gap": gap, "output_flag": False, "log_to_console": False}
+        if time_limit:
+            options["time_limit"] = time_limit
+    elif solver not in linopy.available_solvers:
+        raise SymbiolinkError(
+            f"solver {solver!r} is not installed (available: {', '.join(linopy.available_solvers)})"
+        )
     with _quiet_stdout():
-        status, condition = m.solve(solver_name="highs", **options)
+        status, condition = m.solve(solver_name=solver, **options)
     if status != "ok":
         raise SymbiolinkError(f"the solver stopped: {status} ({condition})")
     return str(condition)
@@ -304,6 +321,7 @@ def solve(
     gap: float = 1e-3,
     time_limit: float | None = None,
     min_co2_saved: float | None = None,
+    solver: str = "highs",
 ) -> Result:
     """Solve for ``objective``; write the solution back as flows, totals and explanations."""
     if objective not in OBJECTIVES:
@@ -312,7 +330,7 @@ def solve(
     unmet = m.variables["unmet"]
     if unmet.size:
         # First meet as much as possible where the outside is ruled out, then optimize the rest.
-        _solve(b, unmet.sum(), "min", gap=gap, time_limit=time_limit)
+        _solve(b, unmet.sum(), "min", gap=gap, time_limit=time_limit, solver=solver)
         least = float(np.nansum(unmet.solution.values))
         m.add_constraints(unmet.sum() <= least + 1e-6 * max(1.0, least), name="least-unmet")
     if min_co2_saved is not None:
@@ -320,15 +338,15 @@ def solve(
             m.remove_constraints("co2-floor")
         m.add_constraints(b.co2 >= min_co2_saved, name="co2-floor")
     if objective == "cost":
-        condition = _solve(b, b.money, "max", gap=gap, time_limit=time_limit)
+        condition = _solve(b, b.money, "max", gap=gap, time_limit=time_limit, solver=solver)
     elif objective == "co2":
-        condition = _solve(b, b.co2, "max", gap=gap, time_limit=time_limit)
+        condition = _solve(b, b.co2, "max", gap=gap, time_limit=time_limit, solver=solver)
     else:
         if b.freshwater is None:
             raise SymbiolinkError(
                 "no water demand with a quantity that may take fresh water: nothing to minimise"
             )
-        condition = _solve(b, b.freshwater, "min", gap=gap, time_limit=time_limit)
+        condition = _solve(b, b.freshwater, "min", gap=gap, time_limit=time_limit, solver=solver)
     return write_back(b, objective, condition)
 
 
@@ -348,8 +366,12 @@ def write_back(b: Built, objective: str, condition: str) -> Result:
             return f"facility:{node.rsplit(':', 1)[0]}"
         return node
 
+    uncounted: list[str] = []
     for a in net.arcs:
         q = float(x.get(a.id, 0.0))
+        if q > TOL and not a.costs_complete:
+            gaps = "; ".join(m for m in a.missing if "cost" in m or "distance" in m or "rate" in m)
+            uncounted.append(f"{a.id}: {gaps or 'a cost could not be counted'}")
         if q > TOL:
             flows.append(
                 {
@@ -412,6 +434,7 @@ def write_back(b: Built, objective: str, condition: str) -> Result:
             "net_benefit_usd_yr": money, "unmet": total_unmet,
         },
         explanations=explain(b, x, ext, disp, unmet), built_links=built, opened_facilities=opened,
+        uncounted=uncounted,
     )  # fmt: skip
 
 
@@ -477,16 +500,24 @@ def explain(
     return out
 
 
-def pareto(b: Built, points: int = 5, *, gap: float = 1e-3) -> list[dict[str, float]]:
+def pareto(
+    b: Built, points: int = 5, *, gap: float = 1e-3, solver: str = "highs"
+) -> list[dict[str, float]]:
     """The cost-CO2e front by the epsilon-constraint method: the most money saved for each floor on
     the CO2e saved, from the cost optimum's CO2e up to the most CO2e that can be saved."""
-    at_cost = solve(b, "cost", gap=gap)
-    at_co2 = solve(b, "co2", gap=gap)
+    at_cost = solve(b, "cost", gap=gap, solver=solver)
+    at_co2 = solve(b, "co2", gap=gap, solver=solver)
     lo = at_cost.totals["co2e_avoided_t_yr"]
     hi = at_co2.totals["co2e_avoided_t_yr"]
     front = []
     for eps in np.linspace(lo, hi, max(points, 2)):
-        r = solve(b, "cost", gap=gap, min_co2_saved=float(eps) - 1e-9 * max(1.0, abs(float(eps))))
+        r = solve(
+            b,
+            "cost",
+            gap=gap,
+            solver=solver,
+            min_co2_saved=float(eps) - 1e-9 * max(1.0, abs(float(eps))),
+        )
         front.append(
             {
                 "co2e_avoided_t_yr": r.totals["co2e_avoided_t_yr"],

@@ -61,6 +61,8 @@ class Arc:
     """CO2e avoided per unit sent: the displaced production, minus transport."""
     distance_km: float | None = None
     missing: list[str] = field(default_factory=list)
+    costs_complete: bool = True
+    """False when the accounting could not count a cost of this link (a pipe, transport)."""
 
     @property
     def id(self) -> str:
@@ -200,7 +202,6 @@ def build_network(
     limits = limits or Limits()
     streams = {s.id: s for s in park.streams}
     companies = {c.id: c for c in park.companies}
-    parks = {p.id: p for p in park.parks}
     sources: dict[str, Node] = {}
     sinks: dict[str, Node] = {}
     skipped: list[str] = []
@@ -265,7 +266,7 @@ def build_network(
             pairs.setdefault((dm.supply, dm.demand), "")
 
     library = default_factors()
-    roles: dict[str | None, Roles] = {}
+    roles: dict[object, Roles] = {}
 
     def price(
         supply: Stream, receiver: Company, demand: Stream | None, use: str, km: float | None
@@ -280,14 +281,7 @@ def build_network(
             }
         )
         link = link_for(unit_park, match)
-        region = (
-            parks[companies[supply.company].park].country
-            if companies[supply.company].park in parks
-            else None
-        )
-        if region not in roles:
-            roles[region] = Roles(library, region, policy.factors)
-        return evaluate(link, roles[region], policy)
+        return evaluate(link, policy.roles(library, link.region, link.supplier.park, roles), policy)
 
     arcs: list[Arc] = []
     disposal_usd: dict[str, float] = {}
@@ -319,7 +313,7 @@ def build_network(
         shown, shown_co2 = _per_unit(impact, ("displaced",))
         external.setdefault(did, []).append((shown / ratio, shown_co2 / ratio))
         arcs.append(Arc(sid, did, s.kind, ratio=ratio, value_usd=value, fixed_usd=-fixed, co2_t=co2,
-                        distance_km=km, missing=list(impact.missing)))  # fmt: skip
+                        distance_km=km, missing=list(impact.missing), costs_complete=impact.costs_complete))  # fmt: skip
 
     fac_nodes: dict[str, Facility] = {}
     for f in facilities:
