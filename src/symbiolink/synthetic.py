@@ -80,6 +80,7 @@ def generate_registry(
                 "id": pid,
                 "name": f"Synthetic industrial park {p + 1} ({prov})",
                 "country": "VN",
+                "province": prov,
                 "lat": round(plat, 5),
                 "lon": round(plon, 5),
             }

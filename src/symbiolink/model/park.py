@@ -89,6 +89,10 @@ class Park(_Strict):
         example=106.62,
         accepted="a number from -180 to 180",
     )
+    province: Text | None = attr(
+        "Province or region the park is in (for national totals), in any spelling people use.",
+        example="Hai Phong",
+    )
 
 
 class Company(_Strict):

@@ -24,6 +24,7 @@ class ParkRow(Base):
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     country: Mapped[str | None] = mapped_column(String(2))
+    province: Mapped[str | None] = mapped_column(Text)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     position: Mapped[int] = mapped_column(Integer, default=0)

@@ -51,7 +51,7 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
 
 
 def _park_row(p: Park, position: int, import_id: int, now: datetime) -> dict[str, Any]:
-    return {"id": p.id, "name": p.name, "country": p.country, "lat": p.lat, "lon": p.lon,
+    return {"id": p.id, "name": p.name, "country": p.country, "province": p.province, "lat": p.lat, "lon": p.lon,
             "position": position, "import_id": import_id, "updated_at": now}  # fmt: skip
 
 
@@ -232,7 +232,15 @@ def export_park(engine: Engine, park_ids: Sequence[str] | None = None) -> ParkFi
         return ParkFile.model_construct(
             format=FORMAT,
             parks=[
-                Park(id=p.id, name=p.name, country=p.country, lat=p.lat, lon=p.lon) for p in parks
+                Park(
+                    id=p.id,
+                    name=p.name,
+                    country=p.country,
+                    province=p.province,
+                    lat=p.lat,
+                    lon=p.lon,
+                )
+                for p in parks
             ],
             companies=[
                 Company(
