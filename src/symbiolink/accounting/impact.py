@@ -133,12 +133,15 @@ class LinkImpact:
 
     @property
     def viable(self) -> bool:
-        """A positive net benefit with every cost counted (a gain that may be missing only makes
-        the estimate conservative; a missing cost could hide a loss)."""
+        """A symbiosis link worth doing: a positive net benefit with every cost counted (a gain that
+        may be missing only makes the estimate conservative; a missing cost could hide a loss), and
+        no more CO2e than without it (a link that raises emissions is trade, not symbiosis)."""
         return (
             self.costs_complete
             and self.net_benefit_usd_yr is not None
             and float(self.net_benefit_usd_yr) > 0
+            and self.co2e_avoided_t_yr is not None
+            and float(self.co2e_avoided_t_yr) >= 0
         )
 
     @property
