@@ -297,6 +297,13 @@ def _solve(
     solver: str = "highs",
 ) -> str:
     m = b.model
+    if getattr(objective, "empty", False) or isinstance(objective, int | float):
+        # Nothing can flow (no candidate link): the constraints alone decide outside purchases and
+        # disposal; solve with a zero objective on whatever variables exist.
+        names = [n for n in m.variables if m.variables[n].size]
+        if not names:
+            return "optimal"
+        objective = 0 * m.variables[names[0]].sum()
     m.add_objective(objective, sense=sense, overwrite=True)
     options: dict[str, Any] = {}
     if solver == "highs":
