@@ -729,6 +729,181 @@ def _print_optimum(result: Any) -> None:
 
 @app.command()
 @clean_failure
+def scenarios(
+    file: ParkPath,
+    grid_file: Annotated[
+        Path,
+        typer.Option(
+            "--grid", help="YAML of policy levers to lists of values.", show_default=False
+        ),
+    ],
+    samples: Annotated[
+        int, typer.Option("--samples", min=0, help="Monte Carlo draws of the uncertain factors.")
+    ] = 0,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=0,
+            help="Local Dask worker processes (0: in this process).",
+            show_default="2",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler", help="Address of an existing Dask scheduler.", show_default=False
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scenarios as JSON.")] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Write the curves to this HTML file.", show_default=False),
+    ] = None,
+    top: Annotated[
+        int, typer.Option("--top", min=1, max=20, help="Candidate receivers per supply.")
+    ] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the Monte Carlo draws.")] = 0,
+) -> None:
+    """Policy and uncertainty sweeps: every park evaluated under every grid point, on Dask."""
+    from symbiolink.analytics.scenarios import read_grid, run_scenarios
+
+    if workers is not None and scheduler:
+        raise typer.BadParameter("give --workers or --scheduler, not both")
+    grid = read_grid(grid_file)
+    park = _load(file)
+    with _progress("Parks") as advance:
+        result = run_scenarios(park, grid, samples=samples, seed=seed, top=top, workers=workers,
+                               scheduler=scheduler, progress=advance)  # fmt: skip
+    if plot:
+        from symbiolink.analytics.pictures import scenario_figure, write_html
+
+        write_html([scenario_figure(result)], plot, title="symbiolink scenarios")
+        err.print(f"wrote {plot}", markup=False)
+    if as_json:
+        sys.stdout.write(json.dumps({"scenarios": result}, ensure_ascii=False, indent=1) + "\n")
+        return
+    table = Table(title=f"{len(result)} scenarios over {len(park.parks)} parks")
+    levers = list(result[0]["params"]) if result else []
+    for col in [*levers, "viable links", "net USD/yr", "t CO2e/yr"]:
+        table.add_column(col, justify="right")
+    for r in result:
+        table.add_row(
+            *(f"{r['params'][k]:g}" for k in levers), str(r["viable_links"]),
+            _money(r["net_benefit_usd_yr"]), f"{r['co2e_avoided_t_yr']:,.0f}",
+        )  # fmt: skip
+    out.print(table)
+
+
+@app.command()
+@clean_failure
+def analyze(
+    file: ParkPath,
+    links: Annotated[
+        str,
+        typer.Option("--links", help="Which links: optimized, proposed (evaluated) or documented."),
+    ] = "optimized",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the analysis as JSON.")] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help="Write the pictures (Sankey, network, map) to this HTML file.",
+            show_default=False,
+        ),
+    ] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export",
+            help="Write the anonymised link data set (CSV, Parquet, dictionary).",
+            show_default=False,
+        ),
+    ] = None,
+    reoptimize: Annotated[
+        bool,
+        typer.Option("--reoptimize", help="Re-optimize without each keystone (optimized links)."),
+    ] = False,
+) -> None:
+    """The network of links: key companies, fragility, national totals and pictures."""
+    from symbiolink.analytics import (
+        documented_links,
+        losses,
+        metrics,
+        optimized_links,
+        proposed_links,
+    )
+    from symbiolink.analytics.national import export_links, national_view
+
+    if links not in ("optimized", "proposed", "documented"):
+        raise SymbiolinkError(f"--links {links!r} (accepted: optimized, proposed, documented)")
+    park = _load(file)
+    net = None
+    with _working("Analysing"):
+        if links == "documented":
+            chosen = documented_links(park)
+        elif links == "proposed":
+            from symbiolink.accounting.evaluation import evaluate_park
+            from symbiolink.matching import Matcher
+
+            chosen = proposed_links(park, evaluate_park(park, Matcher().match(park, top=3)))
+        else:
+            from symbiolink.optimization import build_model, build_network, solve
+
+            net = build_network(park)
+            optimum = solve(build_model(net), "cost")
+            chosen = optimized_links(park, optimum, net)
+        m = metrics(chosen)
+        ranked = losses(chosen)
+        if reoptimize and net is not None:
+            from symbiolink.analytics import reoptimized_loss
+
+            for loss in ranked:
+                if loss.company in m.keystones:
+                    loss.after_reoptimization = reoptimized_loss(net, loss.company, base=optimum)
+        national = national_view(park, chosen)
+    if html:
+        from symbiolink.analytics.pictures import map_figure, network_figure, sankey, write_html
+
+        figures = [network_figure(park, chosen, m), map_figure(park, chosen)]
+        figures += [
+            sankey(park, chosen, k)
+            for k in ("material", "water", "energy")
+            if any(x.kind == k for x in chosen)
+        ]
+        write_html(figures, html, title="symbiolink network")
+        err.print(f"wrote {html}", markup=False)
+    if export:
+        for path in export_links(park, chosen, export):
+            err.print(f"wrote {path}", markup=False)
+    doc = {
+        "links": links,
+        "network": m.to_dict(),
+        "resilience": [x.to_dict() for x in ranked],
+        "national": national,
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+        return
+    names = {c.id: c.name for c in park.companies}
+    out.print(
+        f"{m.links} {links} links among {len(m.companies)} companies; connectance {m.connectance:.3f}; "
+        f"deepest cascade {m.cascade_depth}; keystones: {', '.join(names.get(k, k) for k in m.keystones) or 'none'}",
+        markup=False,
+    )
+    table = Table(title="If a company left (most money lost first)")
+    for col in ("company", "links", "USD/yr lost", "t CO2e/yr lost", "stranded supplies"):
+        table.add_column(
+            col, justify="left" if col in ("company", "stranded supplies") else "right"
+        )
+    for loss in ranked[:10]:
+        table.add_row(names.get(loss.company, loss.company), str(loss.links_lost), _money(loss.money_lost_usd_yr),
+                      f"{loss.co2e_lost_t_yr:,.0f}", ", ".join(loss.stranded) or "-")  # fmt: skip
+    out.print(table)
+
+
+@app.command()
+@clean_failure
 def generate(
     output: Annotated[
         Path,
