@@ -23,6 +23,8 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from symbiolink.codes.sectors import nace_lookup
 from symbiolink.knowledge.base import default_knowledge, infer_kind, maestri_rows
 from symbiolink.matching import Matcher
@@ -192,48 +194,100 @@ def matcher_ranker(case: Case, weights: dict[str, float] | None = None) -> dict[
     return out
 
 
-def case_features(case: Case, exclude: list[str]) -> tuple[list[list[float]], list[int]]:
-    """Feature rows of every (supply, candidate) pair of a case, labelled 1 for documented receivers."""
+def case_features(case: Case, exclude: list[str]) -> tuple[list[list[float]], list[int], list[str]]:
+    """Feature rows of every (supply, candidate) pair of a case, labelled 1 for documented
+    receivers, with the supply each row belongs to."""
     from symbiolink.matching.engine import FEATURES, _Context
 
     matcher = Matcher(knowledge=default_knowledge().exclude(exclude))
     ctx = _Context(case.park, matcher)
     x: list[list[float]] = []
     y: list[int] = []
+    groups: list[str] = []
     for s in case.park.streams:
         if s.id not in case.truth:
             continue
         for cid, (f, _) in matcher.features(ctx, s).items():
             x.append([f[k] for k in FEATURES])
             y.append(1 if cid in case.truth[s.id] else 0)
-    return x, y
+            groups.append(f"{case.case_id}/{s.id}")
+    return x, y, groups
 
 
 def fit_weights(cases: list[Case], held_out: str | None) -> dict[str, float]:
-    """Logistic regression of the features on documented receivers, on every case but ``held_out``.
+    """Weights of the features, fitted on documented receivers of every case but ``held_out``.
+
+    The matcher ranks the candidates of one supply, so the feature weights are those of a
+    conditional logit: for each documented receiver, the probability that it is the one chosen
+    among its supply's candidates (a softmax over them), with an L2 penalty of 1/2 |w|^2 as in
+    the default logistic regression. What is common to a supply's candidates cancels there, so
+    the intercept is then fitted alone, by logistic regression of the labels on the fixed
+    linear score, which keeps the score a probability of a documented exchange.
 
     Each training case's features are computed without its own knowledge and without the held-out
     case's, so nothing of the held-out case reaches the weights.
     """
-    from sklearn.linear_model import LogisticRegression
-
     from symbiolink.matching.engine import FEATURES
 
     x: list[list[float]] = []
     y: list[int] = []
+    groups: list[str] = []
     for case in cases:
         if case.case_id == held_out:
             continue
         exclude = [f"maestri:case-{case.case_id}"] + (
             [f"maestri:case-{held_out}"] if held_out else []
         )
-        cx, cy = case_features(case, exclude)
+        cx, cy, cg = case_features(case, exclude)
         x += cx
         y += cy
-    model = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
-    weights = {"intercept": float(model.intercept_[0])}
-    weights.update({k: float(w) for k, w in zip(FEATURES, model.coef_[0], strict=True)})
+        groups += cg
+    w, b = _conditional_logit(np.array(x, dtype=float), np.array(y, dtype=float), groups)
+    weights = {"intercept": b}
+    weights.update({k: float(v) for k, v in zip(FEATURES, w, strict=True)})
     return weights
+
+
+def _conditional_logit(x: np.ndarray, y: np.ndarray, groups: list[str]) -> tuple[np.ndarray, float]:
+    """Weights ``w`` maximising sum over positives of log softmax_group(x w) - |w|^2 / 2, then the
+    intercept ``b`` of a logistic regression of ``y`` on ``b + x w`` (deterministic: L-BFGS from
+    zero)."""
+    from scipy.optimize import minimize
+
+    codes = {g: i for i, g in enumerate(dict.fromkeys(groups))}
+    gid = np.array([codes[g] for g in groups])
+    n_groups = len(codes)
+    # Supplies with no documented receiver among the candidates say nothing about the ranking.
+    has_pos = np.bincount(gid, weights=y, minlength=n_groups) > 0
+    keep = has_pos[gid]
+    x, y, gid = x[keep], y[keep], gid[keep]
+    npos = np.bincount(gid, weights=y, minlength=n_groups)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = x @ w
+        zmax = np.full(n_groups, -np.inf)
+        np.maximum.at(zmax, gid, z)
+        e = np.exp(z - zmax[gid])
+        denom = np.bincount(gid, weights=e, minlength=n_groups)
+        logz = np.log(np.where(denom > 0, denom, 1.0)) + np.where(np.isfinite(zmax), zmax, 0.0)
+        # sum over positives of (z_i - logZ_g)
+        value = float(np.sum(y * z) - np.sum(npos * logz))
+        p = e / denom[gid]
+        grad = x.T @ y - x.T @ (p * npos[gid])
+        return -value + 0.5 * float(w @ w), -grad + w
+
+    res = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B")
+    w = res.x
+    z = x @ w
+
+    def loss_b(b: np.ndarray) -> tuple[float, np.ndarray]:
+        t = b[0] + z
+        value = float(np.sum(np.logaddexp(0.0, t) - y * t))
+        p = 1.0 / (1.0 + np.exp(-t))
+        return value, np.array([float(np.sum(p - y))])
+
+    b = minimize(loss_b, np.zeros(1), jac=True, method="L-BFGS-B").x[0]
+    return w, float(b)
 
 
 def tfidf_ranker(case: Case) -> dict[str, list[str]]:
@@ -267,16 +321,19 @@ def main() -> None:
     if args.fit:
         cases = build_cases(post_demands=False) + build_cases(post_demands=True)
         weights = fit_weights(cases, None)
+        doc = {
+            "fitted_by": "benchmarks/matching_quality.py --fit",
+            "data": "MAESTRI exchanges, variants A and B, each case without its own knowledge",
+            "weights": weights,
+        }
+        try:  # keep what is not fitted (the fixed distance weight and its note)
+            with open(args.fit, encoding="utf-8") as fh:
+                old = json.load(fh)
+            doc.update({k: old[k] for k in ("fixed", "note") if k in old})
+        except (OSError, ValueError):
+            pass
         with open(args.fit, "w", encoding="utf-8") as fh:
-            json.dump(
-                {
-                    "fitted_by": "benchmarks/matching_quality.py --fit",
-                    "data": "MAESTRI exchanges, variants A and B, each case without its own knowledge",
-                    "weights": weights,
-                },
-                fh,
-                indent=1,
-            )
+            json.dump(doc, fh, indent=1)
         print(json.dumps(weights, indent=1))
         return
     report = {}

@@ -81,3 +81,21 @@ def test_streams_are_understood_in_english_and_vietnamese(
 ) -> None:
     hits = default_classifier().classify(name=text, ewc=ewc)
     assert hits and hits[0].class_id == expected, hits
+
+
+@pytest.mark.parametrize(
+    ("name", "ewc", "first"),
+    [
+        ("BFS", "100202", "blast_furnace_slag"),
+        ("BOF slag", "100202", "steel_slag"),
+        ("COG", "100202", "coke_oven_gas"),
+        ("Spent coffee grounds", "020304", "spent_coffee_grounds"),
+    ],
+)
+def test_a_code_shared_by_several_classes_is_settled_by_the_name(
+    name: str, ewc: str, first: str
+) -> None:
+    hits = default_classifier().classify(name=name, ewc=ewc)
+    assert hits[0].class_id == first
+    # without words, the shared code keeps all its classes as certain
+    assert sum(h.confidence == 1.0 for h in default_classifier().classify(ewc=ewc)) >= 2

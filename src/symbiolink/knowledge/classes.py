@@ -88,12 +88,18 @@ class Classifier:
             if cid not in hits or hits[cid].confidence < conf:
                 hits[cid] = ClassHit(cid, conf, reason)
 
+        named: list[tuple[str, str]] = []
+        if ewc and len(self._by_ewc.get("".join(ch for ch in ewc if ch.isdigit())[:6], [])) > 1:
+            named = self._phrase_hits(tokens(name)) if name else []
         if ewc:
             digits = "".join(ch for ch in ewc if ch.isdigit())[:6]
+            # A code shared by several classes is settled by the name: the classes it names
+            # stay certain, the others count as a code prefix would.
+            confirmed = {cid for cid, _ in named}
             for cid in self._by_ewc.get(digits, []):
                 add(
                     cid,
-                    1.0,
+                    1.0 if not named or cid in confirmed else 0.8,
                     f"EWC {digits[:2]} {digits[2:4]} {digits[4:]} is {self.classes[cid].label_en.lower()}",
                 )
             for n in (4, 2):

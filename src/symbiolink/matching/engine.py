@@ -92,6 +92,7 @@ FEATURES = (
     "same_sector",
     "kind_sector",
     "popularity",
+    "no_sector",
     "demand",
     "text",
     "distance",
@@ -274,7 +275,8 @@ class Matcher:
       (``cement production``, ``urban entity``), which also reaches companies with no sector code;
     * ``pair`` and ``pair_kind``: how often the donor's and receiver's sectors are documented
       partners (any resource; resources of this kind);
-    * ``same_sector``, ``kind_sector``, ``popularity``: sector priors;
+    * ``same_sector``, ``kind_sector``, ``popularity``: sector priors; ``no_sector``: the receiver
+      states no sector code (so all its sector features are 0);
     * ``demand``: how well a posted demand of the receiver fits;
     * ``text``: the receiver's own description resembles the supply;
     * ``distance``: the distance as a share of the kind's limit.
@@ -806,6 +808,7 @@ class Matcher:
         )
         z += w.get("kind_sector", 0.0) * self.kind_feature(kind, sector)
         z += w.get("popularity", 0.0) * self.popularity_feature(sector)
+        z += w.get("no_sector", 0.0) * (0.0 if sector else 1.0)
         return z
 
     def candidate_features(self, ctx: _Context, s: Stream, cand: _Candidate) -> dict[str, float]:
@@ -823,6 +826,7 @@ class Matcher:
             "same_sector": 1.0 if donor and sector and donor[:3] == sector[:3] else 0.0,
             "kind_sector": self.kind_feature(s.kind, sector),
             "popularity": self.popularity_feature(sector),
+            "no_sector": 0.0 if sector else 1.0,
             "demand": cand.demand[0] if cand.demand else 0.0,
             "text": cand.text,
             "distance": min(1.0, cand.distance / limit) if cand.distance is not None else 0.0,
