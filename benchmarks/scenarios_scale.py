@@ -56,7 +56,7 @@ def sweep(path: Path, workers: int) -> dict[str, object]:
     t1 = time.perf_counter()
     docs = split_parks(park)
     points = grid_points(GRID)
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=40) as cluster, Client(cluster) as client:  # fmt: skip
         futures = client.map(park_task, docs, points=points, pure=False)
         results = client.gather(futures)

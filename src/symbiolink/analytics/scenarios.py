@@ -247,7 +247,7 @@ def _on_dask(
             client = Client(scheduler, timeout="10s")
         else:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=40)  # fmt: skip
+                                   dashboard_address=":0", silence_logs=40)  # fmt: skip
             client = Client(cluster)
     except (OSError, TimeoutError) as exc:
         raise SymbiolinkError(
