@@ -34,7 +34,7 @@ codes_app = typer.Typer(
 app.add_typer(codes_app, name="codes")
 
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per message, never wrapped
 _state = {"debug": False}
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -941,11 +941,112 @@ def generate(
 
 @app.command()
 @clean_failure
-def demo(database: DatabaseOpt = None) -> None:
-    """The main job on the bundled demo parks: validate, store, summarise."""
+def demo(
+    database: DatabaseOpt = None,
+    reports: Annotated[
+        Path | None,
+        typer.Option(
+            "--reports",
+            help="Folder for the parks' HTML reports (default: the user's data folder).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """The main job on the bundled demo parks: validate, store, match, evaluate, optimize, report."""
     from symbiolink.demo import run_demo
 
-    run_demo(out, database)
+    run_demo(out, database, reports=reports)
+
+
+@app.command()
+@clean_failure
+def assess(
+    file: ParkPath,
+    park_id: Annotated[
+        str | None,
+        typer.Option(
+            "--park", help="The park to assess (if the file has several).", show_default=False
+        ),
+    ] = None,
+    evidence: Annotated[
+        Path | None,
+        typer.Option(
+            "--evidence",
+            help="YAML of indicators and criteria the park states, with documents.",
+            show_default=False,
+        ),
+    ] = None,
+    framework: Annotated[
+        list[str] | None,
+        typer.Option("--framework", help="Only this framework (repeatable).", show_default=False),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the assessment as JSON.")] = False,
+) -> None:
+    """Eco-industrial-park criteria, met or not, with the evidence, the gaps and the next steps."""
+    from symbiolink.assessment import assess_park, read_evidence
+
+    park = _load(file)
+    with _working("Assessing"):
+        result = assess_park(
+            park, park_id, evidence=read_evidence(evidence), frameworks=framework or None
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=1) + "\n")
+        return
+    mark = {True: "met", False: "NOT MET", None: "unknown"}
+    for fw in result.frameworks():
+        table = Table(title=f"{fw}: park {result.park}")
+        for col in ("criterion", "status", "value", "threshold", "source"):
+            table.add_column(col, overflow="fold")
+        for o in result.outcomes:
+            if o.criterion.framework != fw:
+                continue
+            c = o.criterion
+            table.add_row(c.id, mark[o.met], "-" if o.value is None else f"{o.value:,.1f}",
+                          "-" if c.threshold is None else f"{c.comparison} {c.threshold:g}", c.citation)  # fmt: skip
+        out.print(table)
+    for o in result.gaps[:10]:
+        out.print(f"gap: {o.criterion.id}: {o.evidence}", markup=False)
+        for step in o.next_steps:
+            out.print(f"   -> {step}", markup=False)
+
+
+@app.command()
+@clean_failure
+def report(
+    file: ParkPath,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="REPORT.html or REPORT.xlsx.", show_default=False)
+    ],
+    park_id: Annotated[
+        str | None,
+        typer.Option("--park", help="The park (if the file has several).", show_default=False),
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="en or vi.")] = "en",
+    evidence: Annotated[
+        Path | None,
+        typer.Option(
+            "--evidence",
+            help="YAML of indicators and criteria the park states.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """A self-contained report a park manager can hand on (HTML that works offline, or Excel)."""
+    from symbiolink.assessment import choose_park, read_evidence
+    from symbiolink.report import collect, write_report
+    from symbiolink.report.i18n import LANGUAGES
+
+    if lang not in LANGUAGES:
+        raise SymbiolinkError(f"--lang {lang!r} (accepted: {', '.join(LANGUAGES)})")
+    if output.suffix.lower() not in (".html", ".htm", ".xlsx"):
+        raise SymbiolinkError(f"{output}: a report is .html or .xlsx")
+    park = _load(file)
+    pid = choose_park(park, park_id)
+    with _working("Writing the report"):
+        data = collect(park, pid, evidence=read_evidence(evidence))
+        path = write_report(data, output, lang)
+    out.print(f"wrote {path}", markup=False)
 
 
 def main() -> None:

@@ -60,7 +60,7 @@ def park_totals(park: ParkFile) -> list[dict[str, object]]:
     return list(rows.values())
 
 
-def run_demo(console: Console, database: str | None = None) -> None:
+def run_demo(console: Console, database: str | None = None, *, reports: Path | None = None) -> None:
     from symbiolink.store import using_store
 
     files = demo_files()
@@ -68,6 +68,26 @@ def run_demo(console: Console, database: str | None = None) -> None:
         raise SymbiolinkError("no demo parks are installed (symbiolink/data/demo is empty)")
     with using_store(database) as engine:
         _run(console, engine, files)
+    write_reports(console, files, reports)
+
+
+def write_reports(console: Console, files: list[Path], folder: Path | None = None) -> list[Path]:
+    """One HTML report per demo park (in the user's data folder unless ``folder`` is given)."""
+    from platformdirs import user_data_path
+
+    from symbiolink.io import read_park
+    from symbiolink.report import collect, write_html
+
+    target = folder or user_data_path("symbiolink", appauthor=False) / "reports"
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in files:
+        park = read_park(path)
+        for p in park.parks:
+            out = write_html(collect(park, p.id), target / f"{p.id}.html")
+            written.append(out)
+    console.print(f"Reports: {', '.join(str(p) for p in written)}", markup=False)
+    return written
 
 
 def _run(console: Console, engine: Engine, files: list[Path]) -> None:

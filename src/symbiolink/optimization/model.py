@@ -52,21 +52,23 @@ TOL = 1e-7
 
 @contextlib.contextmanager
 def _quiet_stdout() -> Iterator[None]:
-    """HiGHS prints a banner on the process's stdout, which would corrupt ``--json``: send the
-    C-level stdout to stderr while the solver runs."""
+    """HiGHS prints a banner on the process's stdout, which would corrupt ``--json``: silence the
+    C-level stdout while the solver runs (its log is off; errors come back as a status)."""
     sys.stdout.flush()
     try:
         saved = os.dup(1)
     except OSError:  # pragma: no cover - no real stdout (embedded interpreter)
         yield
         return
+    devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(2, 1)
+        os.dup2(devnull, 1)
         yield
     finally:
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
+        os.close(devnull)
 
 
 @dataclass
