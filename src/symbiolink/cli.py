@@ -958,6 +958,60 @@ def demo(
     run_demo(out, database, reports=reports)
 
 
+users_app = typer.Typer(help="Accounts of the web platform.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+@clean_failure
+def users_add(
+    email: Annotated[str, typer.Argument(help="E-mail address (the login).", show_default=False)],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role", help="admin, park_manager, company_member, facilitator or observer."
+        ),
+    ],
+    park: Annotated[
+        str | None,
+        typer.Option("--park", help="The park (park manager, facilitator).", show_default=False),
+    ] = None,
+    company: Annotated[
+        str | None,
+        typer.Option("--company", help="The company (company member).", show_default=False),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    database: DatabaseOpt = None,
+) -> None:
+    """Create an account (the first admin, for instance)."""
+    from symbiolink.store import using_store
+    from symbiolink.store.accounts import add_user
+
+    if not password_stdin:
+        raise typer.BadParameter("give the password on standard input with --password-stdin")
+    password = sys.stdin.readline().rstrip("\n")
+    with using_store(database) as engine:
+        user = add_user(engine, email, password, role, park=park, company=company)
+    out.print(f"created {user.role} {user.email} (id {user.id})", markup=False)
+
+
+@app.command()
+@clean_failure
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
+    database: DatabaseOpt = None,
+) -> None:
+    """The web platform (API under /api/v1; migrations applied on start)."""
+    import uvicorn
+
+    from symbiolink.web.app import create_app
+
+    uvicorn.run(create_app(database), host=host, port=port, log_level="info")
+
+
 @app.command()
 @clean_failure
 def assess(

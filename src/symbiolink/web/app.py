@@ -1,0 +1,368 @@
+"""The symbiolink web API (FastAPI), under ``/api/v1`` (CONTRACTS section 6).
+
+``create_app(url)`` opens the database (SQLite by default, PostgreSQL by ``SYMBIOLINK_DATABASE_URL``)
+and applies the migrations on start. Scripts authenticate with ``POST /api/v1/auth/token`` and send
+``Authorization: Bearer TOKEN``. Without valid credentials: 401; with credentials but no right: 403,
+or 404 where even a thing's existence is confidential (another park's streams). Operation ids are
+the route functions' names, so they stay stable.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from symbiolink import __version__
+from symbiolink.errors import SymbiolinkError
+from symbiolink.model.park import Stream
+from symbiolink.model.units import CANONICAL_UNIT, UnitProblem, to_canonical
+from symbiolink.store import open_store
+from symbiolink.store.accounts import (
+    ROLES,
+    User,
+    add_user,
+    audit,
+    authenticate,
+    issue_token,
+    record,
+    user_for_token,
+)
+from symbiolink.store.models import CompanyRow, ParkRow, StreamRow
+from symbiolink.store.registry import _stream_row
+from symbiolink.web import access
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+#: Cells of an aggregate with fewer companies than this are suppressed.
+MIN_COMPANIES_PER_CELL = 3
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+EngineDep = Annotated[Engine, Depends(_engine)]
+
+
+def _current_user(engine: EngineDep, token: Annotated[str | None, Depends(oauth2)]) -> User:
+    user = user_for_token(engine, token) if token else None
+    if user is None:
+        raise HTTPException(status_code=401, detail="not authenticated: send a valid bearer token",
+                            headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+    return user
+
+
+CurrentUser = Annotated[User, Depends(_current_user)]
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class UserCreate(BaseModel):
+    email: str = Field(max_length=254)
+    password: str = Field(min_length=10, max_length=1000)
+    role: str
+    park: str | None = None
+    company: str | None = None
+    parks: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class Privacy(BaseModel):
+    private: list[str] = Field(max_length=len(access.PRIVATE_FIELDS))
+
+
+def _unique_id(route: APIRoute) -> str:
+    return route.name
+
+
+def _park_or_403(session: Session, user: User, park_id: str) -> ParkRow:
+    park = session.get(ParkRow, park_id)
+    if park is None:
+        raise HTTPException(404, f"no park {park_id!r}")
+    if not access.sees_park(user, park_id):
+        raise HTTPException(403, f"no access to park {park_id!r}")
+    return park
+
+
+def _company_or_404(session: Session, user: User, company_id: str) -> CompanyRow:
+    company = session.get(CompanyRow, company_id)
+    if company is None or not access.sees_park(user, company.park_id):
+        raise HTTPException(404, f"no company {company_id!r}")
+    return company
+
+
+def _stream_or_404(session: Session, user: User, stream_id: str) -> tuple[StreamRow, CompanyRow]:
+    stream = session.get(StreamRow, stream_id)
+    company = session.get(CompanyRow, stream.company_id) if stream is not None else None
+    if stream is None or company is None or not access.sees_park(user, company.park_id):
+        raise HTTPException(404, f"no stream {stream_id!r}")
+    if "identity" in (stream.private_fields or ()) and not access.owns_company(user, company.id):
+        # A stream whose owner hides its identity is not shown under an id that names it.
+        raise HTTPException(404, f"no stream {stream_id!r}")
+    return stream, company
+
+
+api = APIRouter(prefix="/api/v1")
+
+
+@api.post("/auth/token", response_model=Token, tags=["auth"])
+def login(engine: EngineDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    """A bearer token for a script (form fields ``username`` and ``password``)."""
+    user = authenticate(engine, form.username, form.password)
+    if user is None:
+        raise HTTPException(401, "wrong e-mail or password", headers={"WWW-Authenticate": "Bearer"})
+    return Token(access_token=issue_token(engine, user))
+
+
+@api.get("/users/me", tags=["users"])
+def read_me(user: CurrentUser) -> dict[str, Any]:
+    return user.to_dict()
+
+
+@api.post("/users", status_code=201, tags=["users"])
+def create_user(body: UserCreate, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    """An account (admins only)."""
+    if user.role != "admin":
+        raise HTTPException(403, "only an admin creates accounts")
+    if body.role not in ROLES:
+        raise HTTPException(422, f"role {body.role!r} (accepted: {', '.join(ROLES)})")
+    try:
+        created = add_user(
+            engine,
+            body.email,
+            body.password,
+            body.role,
+            park=body.park,
+            company=body.company,
+            parks=body.parks,
+        )
+    except SymbiolinkError as exc:
+        raise HTTPException(422, str(exc)) from None
+    audit(engine, user, "create", f"user:{created.id}", role=created.role)
+    return created.to_dict()
+
+
+@api.get("/parks", tags=["parks"])
+def list_parks(user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
+    """The parks the user may open (observers: every park's name, for its aggregates)."""
+    with Session(engine) as session:
+        rows = session.scalars(select(ParkRow).order_by(ParkRow.id))
+        return [
+            {"id": p.id, "name": p.name, "country": p.country, "province": p.province}
+            for p in rows if access.sees_park(user, p.id) or user.role == "observer"
+        ]  # fmt: skip
+
+
+@api.get("/parks/{park_id}", tags=["parks"])
+def read_park(park_id: str, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    with Session(engine) as session:
+        p = _park_or_403(session, user, park_id)
+        return {
+            "id": p.id,
+            "name": p.name,
+            "country": p.country,
+            "province": p.province,
+            "lat": p.lat,
+            "lon": p.lon,
+        }
+
+
+@api.get("/parks/{park_id}/companies", tags=["parks"])
+def list_companies(park_id: str, user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
+    with Session(engine) as session:
+        _park_or_403(session, user, park_id)
+        rows = session.scalars(
+            select(CompanyRow).where(CompanyRow.park_id == park_id).order_by(CompanyRow.id)
+        )
+        return [access.company_view(c) for c in rows]
+
+
+@api.get("/parks/{park_id}/aggregates", tags=["parks"])
+def read_aggregates(park_id: str, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    """Supplies and demands per kind: how many streams and companies, and the total of the quantities
+    that no company keeps private. A cell with fewer than three companies is suppressed, so no total
+    is one or two companies' figure."""
+    with Session(engine) as session:
+        if session.get(ParkRow, park_id) is None:
+            raise HTTPException(404, f"no park {park_id!r}")
+        if not access.sees_aggregates(user, park_id):
+            raise HTTPException(403, f"no access to park {park_id!r}")
+        rows = session.execute(
+            select(StreamRow, CompanyRow.id).join(CompanyRow, StreamRow.company_id == CompanyRow.id)
+            .where(CompanyRow.park_id == park_id)
+        ).all()  # fmt: skip
+    cells: dict[tuple[str, str], dict[str, Any]] = defaultdict(
+        lambda: {"streams": 0, "companies": set(), "public_total": 0.0, "public_companies": set()}
+    )
+    for stream, company_id in rows:
+        cell = cells[(stream.direction, stream.kind)]
+        cell["streams"] += 1
+        cell["companies"].add(company_id)
+        if (
+            "quantity" not in (stream.private_fields or ())
+            and stream.quantity_canonical is not None
+        ):
+            cell["public_total"] += stream.quantity_canonical
+            cell["public_companies"].add(company_id)
+    out = []
+    for (direction, kind), cell in sorted(cells.items()):
+        shown = len(cell["companies"]) >= MIN_COMPANIES_PER_CELL
+        total_ok = shown and len(cell["public_companies"]) >= MIN_COMPANIES_PER_CELL
+        out.append({
+            "direction": direction, "kind": kind, "unit": CANONICAL_UNIT[kind],
+            "streams": cell["streams"] if shown else None, "companies": len(cell["companies"]) if shown else None,
+            "quantity": round(cell["public_total"], 6) if total_ok else None,
+        })  # fmt: skip
+    return {"park": park_id, "min_companies_per_cell": MIN_COMPANIES_PER_CELL, "cells": out}
+
+
+@api.get("/companies/{company_id}/streams", tags=["streams"])
+def list_streams(company_id: str, user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
+    with Session(engine) as session:
+        company = _company_or_404(session, user, company_id)
+        rows = list(
+            session.scalars(
+                select(StreamRow)
+                .where(StreamRow.company_id == company_id)
+                .order_by(StreamRow.position, StreamRow.id)
+            )
+        )
+        own = access.owns_company(user, company_id)
+        shown = [s for s in rows if own or "identity" not in (s.private_fields or ())]
+        if any(s.private_fields for s in shown) and own:
+            audit(engine, user, "read", f"company:{company_id}:streams", private=True)
+        return [access.stream_view(user, s, company) for s in shown]
+
+
+@api.post("/companies/{company_id}/streams", status_code=201, tags=["streams"])
+def create_stream(
+    company_id: str, body: dict[str, Any], user: CurrentUser, engine: EngineDep
+) -> dict[str, Any]:
+    """A new stream of the company (its members, its park's manager, admins); validated like a row
+    of a park file."""
+    with Session(engine) as session, session.begin():
+        company = _company_or_404(session, user, company_id)
+        if not access.edits_company(user, company_id, company.park_id):
+            raise HTTPException(403, f"no right to change the streams of {company_id!r}")
+        stream = _validated({**body, "company": company_id})
+        if session.get(StreamRow, stream.id) is not None:
+            raise HTTPException(409, f"a stream {stream.id!r} exists already")
+        session.add(StreamRow(**_stream_row(stream, 10_000)))
+        session.flush()
+        row = session.get(StreamRow, stream.id)
+        assert row is not None
+        record(session, user, "create", f"stream:{stream.id}")
+        return access.stream_view(user, row, company)
+
+
+@api.get("/streams/{stream_id}", tags=["streams"])
+def read_stream(stream_id: str, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    with Session(engine) as session:
+        stream, company = _stream_or_404(session, user, stream_id)
+        return access.stream_view(user, stream, company)
+
+
+@api.patch("/streams/{stream_id}", tags=["streams"])
+def update_stream(
+    stream_id: str, body: dict[str, Any], user: CurrentUser, engine: EngineDep
+) -> dict[str, Any]:
+    """Change some fields of a stream; the result is validated whole."""
+    with Session(engine) as session, session.begin():
+        stream, company = _stream_or_404(session, user, stream_id)
+        if not access.edits_company(user, company.id, company.park_id):
+            raise HTTPException(403, f"no right to change {stream_id!r}")
+        if ("id" in body and body["id"] != stream_id) or (
+            "company" in body and body["company"] != company.id
+        ):
+            raise HTTPException(422, "a stream's id and company cannot change")
+        current = {"id": stream.id, "company": company.id, "direction": stream.direction, "kind": stream.kind,
+                   "name": stream.name, "description": stream.description, "ewc": stream.ewc,
+                   "quantity": stream.quantity, "unit": stream.unit, "properties": stream.properties or {}}  # fmt: skip
+        merged = _validated({k: v for k, v in {**current, **body}.items() if v is not None})
+        for key, value in _stream_row(merged, stream.position).items():
+            setattr(stream, key, value)
+        record(session, user, "update", f"stream:{stream_id}", fields=sorted(body))
+        return access.stream_view(user, stream, company)
+
+
+@api.delete("/streams/{stream_id}", status_code=204, tags=["streams"])
+def delete_stream(stream_id: str, user: CurrentUser, engine: EngineDep) -> None:
+    with Session(engine) as session, session.begin():
+        stream, company = _stream_or_404(session, user, stream_id)
+        if not access.edits_company(user, company.id, company.park_id):
+            raise HTTPException(403, f"no right to change {stream_id!r}")
+        session.delete(stream)
+        record(session, user, "delete", f"stream:{stream_id}")
+
+
+@api.put("/streams/{stream_id}/privacy", tags=["streams"])
+def set_privacy(
+    stream_id: str, body: Privacy, user: CurrentUser, engine: EngineDep
+) -> dict[str, Any]:
+    """Which fields the company keeps to itself: quantity, price, disposal_cost, identity."""
+    unknown = sorted(set(body.private) - set(access.PRIVATE_FIELDS))
+    if unknown:
+        raise HTTPException(
+            422,
+            f"not a private field: {', '.join(unknown)} (accepted: {', '.join(access.PRIVATE_FIELDS)})",
+        )
+    with Session(engine) as session, session.begin():
+        stream, company = _stream_or_404(session, user, stream_id)
+        if not access.owns_company(user, company.id):
+            raise HTTPException(403, "only the company decides what it keeps private")
+        stream.private_fields = sorted(set(body.private))
+        record(session, user, "privacy", f"stream:{stream_id}", private=stream.private_fields)
+        return access.stream_view(user, stream, company)
+
+
+def _validated(doc: dict[str, Any]) -> Stream:
+    try:
+        stream = Stream.model_validate(doc)
+    except ValidationError as exc:
+        raise HTTPException(
+            422,
+            [{"field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in exc.errors()],
+        ) from None
+    if stream.quantity is not None and stream.unit is not None:
+        try:
+            to_canonical(
+                stream.quantity,
+                stream.unit,
+                stream.kind,
+                density_t_m3=stream.properties.density_t_m3,
+            )
+        except UnitProblem as exc:
+            raise HTTPException(422, [{"field": "unit", "problem": str(exc)}]) from None
+    return stream
+
+
+def create_app(url: str | None = None) -> FastAPI:
+    """The application on the database at ``url`` (migrated on start)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(title="symbiolink", version=__version__, lifespan=lifespan,
+                  generate_unique_id_function=_unique_id, openapi_url="/openapi.json")  # fmt: skip
+    app.state.engine = open_store(url)
+    app.include_router(api)
+
+    @app.exception_handler(SymbiolinkError)
+    async def _domain_error(request: Request, exc: SymbiolinkError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+    return app
