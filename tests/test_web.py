@@ -20,6 +20,13 @@ from symbiolink.store.accounts import add_user, audit_entries
 from symbiolink.web.app import create_app
 
 PASSWORD = "correct horse battery"
+NAMES = {
+    "a1-slag": "EAF steel slag",
+    "a1-secret": "Mill scale",
+    "a2-ash": "Coal fly ash",
+    "a3-gypsum": "FGD gypsum",
+    "b1-slag": "EAF steel slag",
+}
 
 
 def _park() -> ParkFile:
@@ -27,13 +34,13 @@ def _park() -> ParkFile:
         return {"id": i, "name": f"Company {i.upper()}", "park": park, "isic": isic}
 
     def s(i: str, comp: str, q: float, **kw: Any) -> dict[str, Any]:
-        return {"id": i, "company": comp, "direction": "supply", "kind": "material", "name": i, "quantity": q,
+        return {"id": i, "company": comp, "direction": "supply", "kind": "material", "name": NAMES.get(i, i), "quantity": q,
                 "unit": "t/yr", **kw}  # fmt: skip
 
     return ParkFile.model_validate({
         "format": FORMAT,
         "parks": [{"id": "A", "name": "Park A", "country": "VN"}, {"id": "B", "name": "Park B", "country": "VN"}],
-        "companies": [c("a1", "A", "2410"), c("a2", "A", "2394"), c("a3", "A", "3510"), c("b1", "B", "2410")],
+        "companies": [c("a1", "A", "2410"), c("a2", "A", "2394"), c("a3", "A", "3510"), c("b1", "B", "2410"), c("b2", "B", "2394")],
         "streams": [
             s("a1-slag", "a1", 600, properties={"price": 5.0, "disposal_cost": 20.0}), s("a1-secret", "a1", 50),
             s("a2-ash", "a2", 100), s("a3-gypsum", "a3", 300), s("b1-slag", "b1", 900),
@@ -97,6 +104,11 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[int, int]]] = {
     ("PATCH", "/api/v1/streams/{stream_id}"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (403, 404), "observer": (404, 404)},
     ("DELETE", "/api/v1/streams/{stream_id}"): {"admin": (204, 204), "manager": (204, 404), "member": (204, 404), "facilitator": (403, 404), "observer": (404, 404)},
     ("PUT", "/api/v1/streams/{stream_id}/privacy"): {"admin": (200, 200), "manager": (403, 404), "member": (200, 404), "facilitator": (403, 404), "observer": (404, 404)},
+    ("POST", "/api/v1/parks/{park_id}/suggestions"): {"admin": (200, 200), "manager": (200, 403), "member": (403, 403), "facilitator": (200, 403), "observer": (403, 403)},
+    ("GET", "/api/v1/companies/{company_id}/links"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (200, 404), "observer": (404, 404)},
+    ("GET", "/api/v1/links/{link_id}"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (200, 404), "observer": (404, 404)},
+    ("POST", "/api/v1/links/{link_id}/actions"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (200, 404), "observer": (404, 404)},
+    ("POST", "/api/v1/links/{link_id}/measurements"): {"admin": (201, 201), "manager": (201, 404), "member": (201, 404), "facilitator": (201, 404), "observer": (404, 404)},
 }  # fmt: skip
 _counter = itertools.count()
 
@@ -109,6 +121,38 @@ def test_the_matrix_covers_every_route() -> None:
     )
 
 
+def _fresh_link(
+    client: TestClient,
+    admin: dict[str, str],
+    engine: Any,
+    supplier: str,
+    receiver: str,
+    status: str,
+) -> int:
+    """A new supply of ``supplier`` and a link from it to ``receiver``, put at ``status``."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from symbiolink.matching.engine import Match
+    from symbiolink.store.links import suggest
+    from symbiolink.store.models import LinkRow
+
+    sid = f"l{next(_counter)}"
+    r = client.post(
+        f"/api/v1/companies/{supplier}/streams",
+        json={"id": sid, "direction": "supply", "kind": "material", "name": "Slag"},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    with Session(engine) as session, session.begin():
+        suggest(
+            session, [Match(sid, receiver, None, 1, 0.5, "aggregate", ["a reason"], ["src"], 2.0)]
+        )
+        link = session.scalars(select(LinkRow).where(LinkRow.supply_id == sid)).one()
+        link.status = status
+        return link.id
+
+
 def _call(
     client: TestClient,
     headers: dict[str, dict[str, str]],
@@ -116,9 +160,21 @@ def _call(
     method: str,
     route: str,
     own: bool,
+    engine: Any = None,
 ) -> int:
     park, company = ("A", "a1") if own else ("B", "b1")
     admin = headers["admin"]
+    if "{link_id}" in route:
+        status = "operating" if route.endswith("/measurements") else "suggested"
+        link_id = _fresh_link(client, admin, engine, company, "a2" if own else "b2", status)
+        body: dict[str, Any] | None = None
+        if route.endswith("/measurements"):
+            body = {"month": "2026-10", "quantity": 12.5, "unit": "t"}
+        elif route.endswith("/actions"):
+            body = {"action": "end"}
+        return client.request(
+            method, route.replace("{link_id}", str(link_id)), json=body, headers=headers[role]
+        ).status_code
     if route == "/api/v1/auth/token":
         return client.post(
             route,
@@ -166,10 +222,11 @@ def test_authorization_matrix(
     api: tuple[TestClient, dict[str, dict[str, str]]], method: str, route: str
 ) -> None:
     client, headers = api
+    engine = client.app.state.engine  # type: ignore[attr-defined]
     got = {
         role: (
-            _call(client, headers, role, method, route, True),
-            _call(client, headers, role, method, route, False),
+            _call(client, headers, role, method, route, True, engine),
+            _call(client, headers, role, method, route, False, engine),
         )
         for role in ROLES
     }
@@ -187,6 +244,7 @@ def test_without_valid_credentials_every_api_route_is_401(
             route.replace("{park_id}", "A")
             .replace("{company_id}", "a1")
             .replace("{stream_id}", "a2-ash")
+            .replace("{link_id}", "1")
         )
         for headers in ({}, {"Authorization": "Bearer not-a-token"}):
             assert client.request(method, path, headers=headers).status_code == 401, (method, path)
@@ -330,3 +388,102 @@ def test_users_add_cli(database_url: str) -> None:
         input=PASSWORD + "\n",
     )
     assert r.exit_code == 1 and "needs --park" in r.stderr
+
+
+# -- the workflow of a link ------------------------------------------------------------------------------
+
+
+def test_a_suggestion_becomes_an_introduction_only_when_both_consent(
+    api: tuple[TestClient, dict[str, dict[str, str]]],
+) -> None:
+    client, h = api
+    r = client.post("/api/v1/parks/A/suggestions", headers=h["manager"])
+    assert r.status_code == 200 and r.json()["new_links"] >= 1, r.text
+    mine = client.get("/api/v1/companies/a1/links", headers=h["member"]).json()
+    link = next(
+        x for x in mine if x["receiver"]["sector_isic"] == "2394"
+    )  # the slag to the cement plant
+    assert link["status"] == "suggested" and link["reasons"]
+    # Before the introduction the steel mill sees only "a company of sector 2394", not its name.
+    assert link["receiver"]["name"] is None and "sector 2394" in link["receiver"]["description"]
+    assert "Company A2" not in str(link) and "neighbour@example.org" not in str(link)
+    lid = link["id"]
+    # A third company of the park does not even learn the link exists.
+    third = add_user(
+        client.app.state.engine, "third@example.org", PASSWORD, "company_member", company="a3"
+    )  # type: ignore[attr-defined]
+    token = client.post(
+        "/api/v1/auth/token", data={"username": third.email, "password": PASSWORD}
+    ).json()["access_token"]
+    assert (
+        client.get(f"/api/v1/links/{lid}", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 404
+    )
+    r = client.post(f"/api/v1/links/{lid}/actions", json={"action": "consent"}, headers=h["member"])
+    assert r.json()["status"] == "interested" and r.json()["receiver"]["name"] is None
+    assert (
+        client.post(
+            f"/api/v1/links/{lid}/actions", json={"action": "advance"}, headers=h["member"]
+        ).status_code
+        == 409
+    )
+    seen_by_cement = client.get(f"/api/v1/links/{lid}", headers=h["neighbour"]).json()
+    assert (
+        seen_by_cement["supplier"]["name"] is None
+    )  # the introduction needs the cement plant's consent too
+    r = client.post(
+        f"/api/v1/links/{lid}/actions", json={"action": "consent"}, headers=h["neighbour"]
+    )
+    assert r.json()["status"] == "introduced"
+    both = [
+        client.get(f"/api/v1/links/{lid}", headers=h[x]).json() for x in ("member", "neighbour")
+    ]
+    assert both[0]["receiver"]["name"] == "Company A2" and both[0]["receiver"]["contacts"] == [
+        "neighbour@example.org"
+    ]
+    assert both[1]["supplier"]["name"] == "Company A1" and both[1]["supplier"]["contacts"] == [
+        "member@example.org"
+    ]
+    for step in ("negotiating", "agreed", "operating"):
+        assert (
+            client.post(
+                f"/api/v1/links/{lid}/actions", json={"action": "advance"}, headers=h["facilitator"]
+            ).json()["status"]
+            == step
+        )
+    r = client.post(
+        f"/api/v1/links/{lid}/measurements",
+        json={"month": "2026-10", "quantity": 48.0, "unit": "t"},
+        headers=h["member"],
+    )
+    assert r.status_code == 201 and r.json()["measurements"] == [
+        {"month": "2026-10", "quantity": 48.0, "unit": "t"}
+    ]
+    bad = client.post(
+        f"/api/v1/links/{lid}/measurements",
+        json={"month": "2026-13", "quantity": 1, "unit": "t"},
+        headers=h["member"],
+    )
+    assert bad.status_code == 422
+    events = client.get(f"/api/v1/links/{lid}", headers=h["admin"]).json()["events"]
+    assert [e["to"] for e in events] == [
+        "suggested",
+        "interested",
+        "introduced",
+        "negotiating",
+        "agreed",
+        "operating",
+    ]
+    assert all(e["at"] for e in events) and events[1]["user"] != events[2]["user"]
+    assert (
+        client.post(
+            f"/api/v1/links/{lid}/actions", json={"action": "end"}, headers=h["neighbour"]
+        ).json()["status"]
+        == "ended"
+    )
+    assert (
+        client.post(
+            f"/api/v1/links/{lid}/actions", json={"action": "advance"}, headers=h["member"]
+        ).status_code
+        == 409
+    )

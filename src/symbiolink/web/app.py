@@ -26,7 +26,7 @@ from symbiolink import __version__
 from symbiolink.errors import SymbiolinkError
 from symbiolink.model.park import Stream
 from symbiolink.model.units import CANONICAL_UNIT, UnitProblem, to_canonical
-from symbiolink.store import open_store
+from symbiolink.store import links, open_store
 from symbiolink.store.accounts import (
     ROLES,
     User,
@@ -37,7 +37,7 @@ from symbiolink.store.accounts import (
     record,
     user_for_token,
 )
-from symbiolink.store.models import CompanyRow, ParkRow, StreamRow
+from symbiolink.store.models import CompanyRow, LinkRow, ParkRow, StreamRow
 from symbiolink.store.registry import _stream_row
 from symbiolink.web import access
 
@@ -325,6 +325,91 @@ def set_privacy(
         stream.private_fields = sorted(set(body.private))
         record(session, user, "privacy", f"stream:{stream_id}", private=stream.private_fields)
         return access.stream_view(user, stream, company)
+
+
+class Action(BaseModel):
+    action: str = Field(description="interest, consent, advance or end")
+
+
+class Measurement(BaseModel):
+    month: str = Field(description="YYYY-MM", max_length=7)
+    quantity: float = Field(ge=0)
+    unit: str = Field(max_length=64)
+
+
+def _link_or_404(session: Session, user: User, link_id: int) -> LinkRow:
+    link = session.get(LinkRow, link_id)
+    if link is None:
+        raise HTTPException(404, f"no link {link_id}")
+    s = links.sides(session, link)
+    if links.party(user, s) is None and not links.broker(user, s):
+        raise HTTPException(404, f"no link {link_id}")
+    return link
+
+
+@api.post("/parks/{park_id}/suggestions", tags=["links"])
+def suggest_links(park_id: str, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    """Match the stored park and keep the matches as suggested links (brokers of the park)."""
+    with Session(engine) as session:
+        _park_or_403(session, user, park_id)
+    if user.role not in ("admin", "park_manager", "facilitator"):
+        raise HTTPException(
+            403, "suggestions are made by the park's manager, its facilitators or an admin"
+        )
+    return {"park": park_id, "new_links": links.suggest_for_park(engine, park_id, user)}
+
+
+@api.get("/companies/{company_id}/links", tags=["links"])
+def list_links(company_id: str, user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
+    """The company's links, as the user may see them."""
+    with Session(engine) as session:
+        company = _company_or_404(session, user, company_id)
+        if not (
+            access.owns_company(user, company_id) or user.role in ("park_manager", "facilitator")
+        ):
+            raise HTTPException(403, f"no access to the links of {company_id!r}")
+        del company
+        return [
+            links.view(session, link, user) for link in links.links_of_company(session, company_id)
+        ]
+
+
+@api.get("/links/{link_id}", tags=["links"])
+def read_link(link_id: int, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    with Session(engine) as session:
+        return links.view(session, _link_or_404(session, user, link_id), user)
+
+
+@api.post("/links/{link_id}/actions", tags=["links"])
+def act_on_link(link_id: int, body: Action, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    """Move a link along its workflow: interest, consent (to an introduction), advance, end."""
+    with Session(engine) as session, session.begin():
+        link = _link_or_404(session, user, link_id)
+        try:
+            links.act(session, link, user, body.action)
+        except PermissionError as exc:
+            raise HTTPException(403, str(exc)) from None
+        except links.WorkflowError as exc:
+            raise HTTPException(409, str(exc)) from None
+        session.flush()
+        return links.view(session, link, user)
+
+
+@api.post("/links/{link_id}/measurements", status_code=201, tags=["links"])
+def add_measurement(
+    link_id: int, body: Measurement, user: CurrentUser, engine: EngineDep
+) -> dict[str, Any]:
+    """A measured monthly quantity of an operating link (the two companies or a broker)."""
+    with Session(engine) as session, session.begin():
+        link = _link_or_404(session, user, link_id)
+        try:
+            links.measure(session, link, user, body.month, body.quantity, body.unit)
+        except links.WorkflowError as exc:
+            raise HTTPException(409, str(exc)) from None
+        except SymbiolinkError as exc:
+            raise HTTPException(422, str(exc)) from None
+        session.flush()
+        return links.view(session, link, user)
 
 
 def _validated(doc: dict[str, Any]) -> Stream:
