@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -104,6 +105,7 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[int, int]]] = {
     ("PATCH", "/api/v1/streams/{stream_id}"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (403, 404), "observer": (404, 404)},
     ("DELETE", "/api/v1/streams/{stream_id}"): {"admin": (204, 204), "manager": (204, 404), "member": (204, 404), "facilitator": (403, 404), "observer": (404, 404)},
     ("PUT", "/api/v1/streams/{stream_id}/privacy"): {"admin": (200, 200), "manager": (403, 404), "member": (200, 404), "facilitator": (403, 404), "observer": (404, 404)},
+    ("POST", "/api/v1/parks/import"): {"admin": (200, 200), "manager": (200, 403), "member": (403, 403), "facilitator": (403, 403), "observer": (403, 403)},
     ("POST", "/api/v1/parks/{park_id}/suggestions"): {"admin": (200, 200), "manager": (200, 403), "member": (403, 403), "facilitator": (200, 403), "observer": (403, 403)},
     ("GET", "/api/v1/companies/{company_id}/links"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (200, 404), "observer": (404, 404)},
     ("GET", "/api/v1/links/{link_id}"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (200, 404), "observer": (404, 404)},
@@ -164,6 +166,17 @@ def _call(
 ) -> int:
     park, company = ("A", "a1") if own else ("B", "b1")
     admin = headers["admin"]
+    if route == "/api/v1/parks/import":
+        import json
+
+        from symbiolink.analytics.scenarios import split_parks
+
+        doc = next(d for d in split_parks(_park()) if d["parks"][0]["id"] == park)
+        return client.post(
+            route,
+            content=json.dumps(doc).encode(),
+            headers={**headers[role], "x-filename": "park.json"},
+        ).status_code
     if "{link_id}" in route:
         status = "operating" if route.endswith("/measurements") else "suggested"
         link_id = _fresh_link(client, admin, engine, company, "a2" if own else "b2", status)
@@ -486,4 +499,60 @@ def test_a_suggestion_becomes_an_introduction_only_when_both_consent(
             f"/api/v1/links/{lid}/actions", json={"action": "advance"}, headers=h["member"]
         ).status_code
         == 409
+    )
+
+
+# -- uploads and login limits ------------------------------------------------------------------------
+
+
+def test_an_upload_is_stored_whole_or_refused_with_every_problem(
+    api: tuple[TestClient, dict[str, dict[str, str]]], tmp_path: Path
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from symbiolink.io import write_park
+
+    client, h = api
+    buf = io.BytesIO()
+    path = tmp_path / "park.xlsx"
+    write_park(_park(), path)
+    wb = load_workbook(path)
+    ws = wb["streams"]
+    header = [c.value for c in ws[1]]
+    ws.cell(row=3, column=header.index("unit") + 1, value="kW")  # a power on a material stream
+    ws.cell(row=4, column=header.index("direction") + 1, value="sideways")
+    wb.save(buf)
+    r = client.post(
+        "/api/v1/parks/import",
+        content=buf.getvalue(),
+        headers={**h["admin"], "x-filename": "park.xlsx"},
+    )
+    assert r.status_code == 422
+    problems = r.json()["detail"]
+    assert {p["where"] for p in problems} >= {"sheet streams, row 3", "sheet streams, row 4"}
+    # Nothing was written: the stream the bad file would have changed is as before.
+    assert client.get("/api/v1/streams/a2-ash", headers=h["admin"]).json()["unit"] == "t/yr"
+    big = b"x" * (21 * 2**20)
+    assert client.post("/api/v1/parks/import", content=big, headers=h["admin"]).status_code == 413
+
+
+def test_failed_logins_are_limited(api: tuple[TestClient, dict[str, dict[str, str]]]) -> None:
+    client, _ = api
+    for _ in range(10):
+        r = client.post(
+            "/api/v1/auth/token", data={"username": "member@example.org", "password": "wrong wrong"}
+        )
+        assert r.status_code == 401
+    r = client.post(
+        "/api/v1/auth/token", data={"username": "member@example.org", "password": PASSWORD}
+    )
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    # Another account from the same address is not locked out.
+    assert (
+        client.post(
+            "/api/v1/auth/token", data={"username": "admin@example.org", "password": PASSWORD}
+        ).status_code
+        == 200
     )

@@ -9,7 +9,9 @@ the route functions' names, so they stay stable.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import math
+import time
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -23,9 +25,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from symbiolink import __version__
-from symbiolink.errors import SymbiolinkError
+from symbiolink.errors import ParkFileError, SymbiolinkError
+from symbiolink.io import parse_park_bytes
 from symbiolink.model.park import Stream
 from symbiolink.model.units import CANONICAL_UNIT, UnitProblem, to_canonical
+from symbiolink.store import import_park as store_import
 from symbiolink.store import links, open_store
 from symbiolink.store.accounts import (
     ROLES,
@@ -117,13 +121,86 @@ def _stream_or_404(session: Session, user: User, stream_id: str) -> tuple[Stream
 api = APIRouter(prefix="/api/v1")
 
 
+class LoginLimiter:
+    """At most ``attempts`` failed logins per address and e-mail in ``window`` seconds; then 429
+    until the oldest failure leaves the window (kept in memory: per server process)."""
+
+    def __init__(self, attempts: int = 10, window: float = 900.0) -> None:
+        self.attempts, self.window = attempts, window
+        self.failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+
+    def wait(self, key: tuple[str, str], now: float) -> float:
+        q = self.failures[key]
+        while q and now - q[0] > self.window:
+            q.popleft()
+        return self.window - (now - q[0]) if len(q) >= self.attempts else 0.0
+
+    def fail(self, key: tuple[str, str], now: float) -> None:
+        self.failures[key].append(now)
+
+    def clear(self, key: tuple[str, str]) -> None:
+        self.failures.pop(key, None)
+
+
 @api.post("/auth/token", response_model=Token, tags=["auth"])
-def login(engine: EngineDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+def login(
+    request: Request, engine: EngineDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> Token:
     """A bearer token for a script (form fields ``username`` and ``password``)."""
+    limiter: LoginLimiter = request.app.state.login_limiter
+    key = (request.client.host if request.client else "?", form.username.strip().lower())
+    now = time.monotonic()
+    wait = limiter.wait(key, now)
+    if wait > 0:
+        raise HTTPException(429, f"too many failed logins: try again in {math.ceil(wait)} s",
+                            headers={"Retry-After": str(math.ceil(wait))})  # fmt: skip
     user = authenticate(engine, form.username, form.password)
     if user is None:
+        limiter.fail(key, now)
         raise HTTPException(401, "wrong e-mail or password", headers={"WWW-Authenticate": "Bearer"})
+    limiter.clear(key)
     return Token(access_token=issue_token(engine, user))
+
+
+#: Largest park file the API takes (bytes); bigger uploads get 413.
+MAX_UPLOAD_BYTES = 20 * 2**20
+
+
+@api.post("/parks/import", tags=["parks"])
+async def import_park_file(
+    request: Request, user: CurrentUser, engine: EngineDep
+) -> dict[str, Any]:
+    """A park file (JSON or Excel, as the request body): validated whole and stored atomically, or
+    rejected with every problem and where it is (sheet and row for a workbook). Admins import any
+    park; a park manager only their own."""
+    if user.role not in ("admin", "park_manager"):
+        raise HTTPException(403, "park files are imported by an admin or the park's manager")
+    data = await request.body()
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise HTTPException(413, f"the file is over {MAX_UPLOAD_BYTES // 2**20} MB")
+    name = request.headers.get("x-filename", "upload")
+    park, issues = parse_park_bytes(data, file=name)
+    errors = [i for i in issues if i.severity == "error"]
+    if park is None or errors:
+        raise HTTPException(
+            422,
+            [
+                {"path": i.path, "where": i.where, "problem": i.message, "accepted": i.accepted}
+                for i in errors or issues
+            ],
+        )
+    if user.role == "park_manager" and {p.id for p in park.parks} != {user.park_id}:
+        raise HTTPException(403, f"a park manager imports only park {user.park_id!r}")
+    try:
+        summary = store_import(engine, park, source=name, content=data)
+    except ParkFileError as exc:
+        raise HTTPException(409, [str(i) for i in exc.errors]) from None
+    audit(engine, user, "import", f"parks:{','.join(p.id for p in park.parks)}")
+    return {
+        "parks": [p.id for p in park.parks],
+        "warnings": [str(i) for i in issues if i.severity == "warning"],
+        **summary.to_dict(),
+    }
 
 
 @api.get("/users/me", tags=["users"])
@@ -444,6 +521,7 @@ def create_app(url: str | None = None) -> FastAPI:
     app = FastAPI(title="symbiolink", version=__version__, lifespan=lifespan,
                   generate_unique_id_function=_unique_id, openapi_url="/openapi.json")  # fmt: skip
     app.state.engine = open_store(url)
+    app.state.login_limiter = LoginLimiter()
     app.include_router(api)
 
     @app.exception_handler(SymbiolinkError)
