@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from symbiolink.errors import Issue, ParkFileError
 from symbiolink.io.tabular import LIST_NAMES, park_to_rows, unflatten
@@ -100,8 +100,9 @@ def _note(a: Attribute) -> str:
     return " ".join(parts)
 
 
-def write_workbook(park: ParkFile | None, path: Path, *, template: bool = False) -> None:
-    """Write a park (or, with ``park=None``, an empty template) as an .xlsx workbook."""
+def write_workbook(park: ParkFile | None, path: Path | BinaryIO, *, template: bool = False) -> None:
+    """Write a park (or, with ``park=None``, an empty template) as an .xlsx workbook (to a path or a
+    binary file object)."""
     from openpyxl import Workbook
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.comments import Comment

@@ -298,3 +298,60 @@ def stored_parks(engine: Engine) -> list[dict[str, Any]]:
              "supplies": stream_counts.get((p.id, "supply"), 0), "demands": stream_counts.get((p.id, "demand"), 0)}
             for p in parks
         ]  # fmt: skip
+
+
+def replace_company_streams(
+    engine: Engine, company_id: str, streams: Sequence[Stream]
+) -> dict[str, int]:
+    """Make ``streams`` the company's streams, atomically: new ids are added, the company's ids are
+    updated, its streams the list no longer holds are removed. An id that belongs to another
+    company is refused (nothing is written)."""
+    for s in streams:
+        if s.company != company_id:
+            raise ParkFileError(
+                [
+                    Issue(
+                        "upload",
+                        f"streams[{s.id}]",
+                        f"belongs to company {s.company!r}",
+                        f"streams of {company_id!r} only",
+                    )
+                ]
+            )
+    with Session(engine) as session, session.begin():
+        if session.get(CompanyRow, company_id) is None:
+            raise ParkFileError([Issue("upload", "company", f"no stored company {company_id!r}")])
+        owners: dict[str, str] = {}
+        for chunk in _chunks([s.id for s in streams]):
+            found = session.execute(
+                select(StreamRow.id, StreamRow.company_id).where(StreamRow.id.in_(chunk))
+            )
+            owners.update({sid: owner for sid, owner in found})
+        taken = sorted(sid for sid, owner in owners.items() if owner != company_id)
+        if taken:
+            raise ParkFileError(
+                [
+                    Issue(
+                        "upload",
+                        f"streams[{sid}].id",
+                        "is the id of another company's stream",
+                        "an id of your own",
+                    )
+                    for sid in taken
+                ]
+            )
+        current = set(
+            session.scalars(select(StreamRow.id).where(StreamRow.company_id == company_id))
+        )
+        keep = {s.id for s in streams}
+        gone = sorted(current - keep)
+        for chunk in _chunks(gone):
+            session.execute(delete(StreamRow).where(StreamRow.id.in_(chunk)))
+        rows = [_stream_row(s, i) for i, s in enumerate(streams)]
+        new = [r for r in rows if r["id"] not in current]
+        old = [r for r in rows if r["id"] in current]
+        if new:
+            session.execute(insert(StreamRow), new)
+        if old:
+            session.execute(update(StreamRow), old)
+        return {"created": len(new), "updated": len(old), "removed": len(gone)}

@@ -10,6 +10,7 @@ the route functions' names, so they stay stable.
 from __future__ import annotations
 
 import math
+import secrets
 import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -44,6 +46,7 @@ from symbiolink.store.accounts import (
 from symbiolink.store.models import CompanyRow, LinkRow, ParkRow, StreamRow
 from symbiolink.store.registry import _stream_row
 from symbiolink.web import access
+from symbiolink.web.pages import pages
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 #: Cells of an aggregate with fewer companies than this are suppressed.
@@ -510,8 +513,9 @@ def _validated(doc: dict[str, Any]) -> Stream:
     return stream
 
 
-def create_app(url: str | None = None) -> FastAPI:
-    """The application on the database at ``url`` (migrated on start)."""
+def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAPI:
+    """The application on the database at ``url`` (migrated on start). ``secure_cookies=False`` only
+    for tests over plain http."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -522,7 +526,23 @@ def create_app(url: str | None = None) -> FastAPI:
                   generate_unique_id_function=_unique_id, openapi_url="/openapi.json")  # fmt: skip
     app.state.engine = open_store(url)
     app.state.login_limiter = LoginLimiter()
+    app.state.secret = secrets.token_bytes(32)
+    app.state.secure_cookies = secure_cookies
     app.include_router(api)
+    app.include_router(pages)
+    app.mount("/static", StaticFiles(packages=[("symbiolink", "web/static")]), name="static")
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+        )
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
 
     @app.exception_handler(SymbiolinkError)
     async def _domain_error(request: Request, exc: SymbiolinkError) -> JSONResponse:
