@@ -10,6 +10,7 @@ Usage: python scripts/compare_kalundborg.py
 from __future__ import annotations
 
 from symbiolink.accounting.evaluation import evaluate_park
+from symbiolink.analytics.links import documented_links
 from symbiolink.demo import demo_files
 from symbiolink.io import read_park
 from symbiolink.matching.engine import Match
@@ -18,15 +19,9 @@ from symbiolink.matching.engine import Match
 def main() -> None:
     path = next(p for p in demo_files() if p.name == "kalundborg.json")
     park = read_park(path)
-    companies = {c.id for c in park.companies}
-    links: list[Match] = []
-    for s in park.streams:
-        extra = s.properties.model_extra or {}
-        if s.direction != "supply" or extra.get("exchange") != "documented":
-            continue
-        for receiver in str(extra.get("documented_receiver", "")).replace(",", " ").split():
-            if receiver in companies:
-                links.append(Match(s.id, receiver, None, 0, 0.0, "", [], [], None))
+    links = [
+        Match(x.supply, x.receiver, None, 0, 0.0, "", [], [], None) for x in documented_links(park)
+    ]
     result = evaluate_park(park, links)
     print(
         "| supply | receiver | quantity | displaces | t CO2e/yr | USD/yr (counted terms) | not counted |"

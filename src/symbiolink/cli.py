@@ -53,6 +53,38 @@ DatabaseOpt = Annotated[
 ]
 
 
+KbExcludeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--kb-exclude",
+        help="Leave out knowledge whose source tag starts with this (repeatable).",
+        show_default=False,
+    ),
+]
+PolicyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--policy",
+        help="YAML of policy levers (landfill_tax_usd_t, subsidy_usd_t, capex_tax_credit_pct, "
+        "carbon_price_usd_t), settings (discount_rate_pct, lifetime_years, transaction_cost_usd_yr) "
+        "and factor overrides (factors, parks).",
+        show_default=False,
+    ),
+]
+ParkIdOpt = Annotated[
+    str | None,
+    typer.Option("--park", help="The park (if the file has several).", show_default=False),
+]
+EvidenceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--evidence",
+        help="YAML of indicators and criteria the park states, with their documents.",
+        show_default=False,
+    ),
+]
+
+
 def clean_failure(fn: F) -> F:
     """Run a command; a domain error becomes one line on stderr and exit code 1."""
 
@@ -382,14 +414,7 @@ def match(
     file: ParkPath,
     top: Annotated[int, typer.Option("--top", min=1, max=100, help="Receivers per supply.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the matches as JSON.")] = False,
-    kb_exclude: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--kb-exclude",
-            help="Leave out knowledge whose source tag starts with this (repeatable).",
-            show_default=False,
-        ),
-    ] = None,
+    kb_exclude: KbExcludeOpt = None,
     max_km: Annotated[
         list[str] | None,
         typer.Option(
@@ -504,30 +529,14 @@ def _print_matches(park: Any, matches: list[Any]) -> None:
 @clean_failure
 def evaluate(
     file: ParkPath,
-    policy_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--policy",
-            help="YAML of policy levers (landfill_tax_usd_t, subsidy_usd_t, capex_tax_credit_pct, "
-            "carbon_price_usd_t) and settings (discount_rate_pct, lifetime_years, "
-            "transaction_cost_usd_yr, factors).",
-            show_default=False,
-        ),
-    ] = None,
+    policy_file: PolicyOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON.")] = False,
     top: Annotated[int, typer.Option("--top", min=1, max=100, help="Receivers per supply.")] = 5,
     samples: Annotated[
         int, typer.Option("--samples", min=0, help="Monte Carlo draws over the factor ranges.")
     ] = 0,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the Monte Carlo draws.")] = 0,
-    kb_exclude: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--kb-exclude",
-            help="Leave out knowledge whose source tag starts with this (repeatable).",
-            show_default=False,
-        ),
-    ] = None,
+    kb_exclude: KbExcludeOpt = None,
 ) -> None:
     """Money, CO2e and resources of every candidate link, and which are viable under a policy."""
     from symbiolink.accounting.evaluation import evaluate_park
@@ -619,12 +628,7 @@ def optimize(
         str, typer.Option("--objective", help="What to optimise: cost, co2 or freshwater.")
     ] = "cost",
     as_json: Annotated[bool, typer.Option("--json", help="Print the network as JSON.")] = False,
-    policy_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--policy", help="YAML of policy levers and factor overrides.", show_default=False
-        ),
-    ] = None,
+    policy_file: PolicyOpt = None,
     facilities_file: Annotated[
         Path | None,
         typer.Option(
@@ -1016,20 +1020,8 @@ def serve(
 @clean_failure
 def assess(
     file: ParkPath,
-    park_id: Annotated[
-        str | None,
-        typer.Option(
-            "--park", help="The park to assess (if the file has several).", show_default=False
-        ),
-    ] = None,
-    evidence: Annotated[
-        Path | None,
-        typer.Option(
-            "--evidence",
-            help="YAML of indicators and criteria the park states, with documents.",
-            show_default=False,
-        ),
-    ] = None,
+    park_id: ParkIdOpt = None,
+    evidence: EvidenceOpt = None,
     framework: Annotated[
         list[str] | None,
         typer.Option("--framework", help="Only this framework (repeatable).", show_default=False),
@@ -1072,19 +1064,9 @@ def report(
     output: Annotated[
         Path, typer.Option("-o", "--output", help="REPORT.html or REPORT.xlsx.", show_default=False)
     ],
-    park_id: Annotated[
-        str | None,
-        typer.Option("--park", help="The park (if the file has several).", show_default=False),
-    ] = None,
+    park_id: ParkIdOpt = None,
     lang: Annotated[str, typer.Option("--lang", help="en or vi.")] = "en",
-    evidence: Annotated[
-        Path | None,
-        typer.Option(
-            "--evidence",
-            help="YAML of indicators and criteria the park states.",
-            show_default=False,
-        ),
-    ] = None,
+    evidence: EvidenceOpt = None,
 ) -> None:
     """A self-contained report a park manager can hand on (HTML that works offline, or Excel)."""
     from symbiolink.assessment import choose_park, read_evidence

@@ -7,9 +7,10 @@ file in one pass; a file with any error-level issue raises :class:`ParkFileError
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 
@@ -89,3 +90,20 @@ class ParkFileError(SymbiolinkError):
     @classmethod
     def collect(cls, issues: Iterable[Issue]) -> ParkFileError:
         return cls(list(issues))
+
+
+def load_yaml_file(path: str | os.PathLike[str]) -> Any:
+    """A user's YAML file (a policy, a grid, evidence, facilities), or one line saying why not."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except OSError as exc:
+        raise SymbiolinkError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise SymbiolinkError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise SymbiolinkError(f"{path}: not valid YAML ({exc})") from None

@@ -14,9 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from symbiolink.errors import SymbiolinkError
+from symbiolink.errors import SymbiolinkError, load_yaml_file
 
 #: The levers of CONTRACTS section 5 (a scenario grid varies these).
 LEVERS = ("landfill_tax_usd_t", "subsidy_usd_t", "capex_tax_credit_pct", "carbon_price_usd_t")
@@ -153,11 +151,4 @@ def policy_from_mapping(doc: Any, where: str = "policy") -> Policy:
 
 def load_policy(path: str | Path) -> Policy:
     """Read a policy YAML file."""
-    p = Path(path)
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SymbiolinkError(f"{p}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise SymbiolinkError(f"{p}: not valid YAML ({exc})") from None
-    return policy_from_mapping(doc, where=str(p))
+    return policy_from_mapping(load_yaml_file(path), where=str(path))

@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from symbiolink.accounting.factors import default_factors
 from symbiolink.accounting.policy import LEVERS, Policy
-from symbiolink.errors import SymbiolinkError
+from symbiolink.errors import SymbiolinkError, load_yaml_file
 from symbiolink.model.park import ParkFile
 
 METRICS = ("viable_links", "net_benefit_usd_yr", "co2e_avoided_t_yr")
@@ -34,14 +33,7 @@ METRICS = ("viable_links", "net_benefit_usd_yr", "co2e_avoided_t_yr")
 
 def read_grid(path: str | Path) -> dict[str, list[float]]:
     """A grid of policy levers from YAML; every problem names the lever."""
-    p = Path(path)
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SymbiolinkError(f"{p}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise SymbiolinkError(f"{p}: not valid YAML ({exc})") from None
-    return grid_from_mapping(doc, where=str(p))
+    return grid_from_mapping(load_yaml_file(path), where=str(path))
 
 
 def grid_from_mapping(doc: Any, where: str = "grid") -> dict[str, list[float]]:

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from symbiolink.assessment.indicators import KEYS, Indicator
-from symbiolink.errors import SymbiolinkError
+from symbiolink.errors import SymbiolinkError, load_yaml_file
 
 FIELDS = ("id", "framework", "category", "statement", "citation", "read_at", "indicator", "evaluation",
           "threshold", "comparison", "unit")  # fmt: skip
@@ -103,12 +103,7 @@ def read_evidence(path: str | Path | None) -> dict[str, Any]:
     if path is None:
         return {}
     p = Path(path)
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise SymbiolinkError(f"{p}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise SymbiolinkError(f"{p}: not valid YAML ({exc})") from None
+    doc = load_yaml_file(p) or {}
     if not isinstance(doc, dict) or set(doc) - {"indicators", "criteria"}:
         raise SymbiolinkError(f"{p}: expected the keys 'indicators' and 'criteria'")
     for key, item in (doc.get("indicators") or {}).items():

@@ -16,14 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import yaml
-
 from symbiolink.accounting.evaluation import link_for
 from symbiolink.accounting.factors import default_factors
 from symbiolink.accounting.impact import LinkImpact, evaluate
 from symbiolink.accounting.policy import Policy
 from symbiolink.accounting.roles import Roles
-from symbiolink.errors import SymbiolinkError
+from symbiolink.errors import SymbiolinkError, load_yaml_file
 from symbiolink.matching import Limits, Matcher
 from symbiolink.matching.engine import Match
 from symbiolink.matching.rules import haversine_km, kinds_fit, temperature_problem
@@ -117,13 +115,7 @@ class Network:
 
 def read_facilities(path: str) -> list[Facility]:
     """Shared facilities from a YAML list (``optimize --facilities FILE``)."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
-    except OSError as exc:
-        raise SymbiolinkError(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise SymbiolinkError(f"{path}: not valid YAML ({exc})") from None
+    doc = load_yaml_file(path)
     items = doc.get("facilities") if isinstance(doc, dict) else doc
     if not isinstance(items, list):
         raise SymbiolinkError(f"{path}: expected a list of facilities (or a 'facilities:' key)")
