@@ -53,7 +53,7 @@ def _filled_template(path: Path) -> Path:
 @pytest.fixture
 def seeded(database_url: str) -> Iterator[str]:
     engine = make_engine(database_url)
-    create_app(database_url)  # migrate
+    create_app(database_url).state.engine.dispose()  # migrated; the app's own connections closed
     import_park(engine, _registry())
     add_user(engine, "steel@example.org", PASSWORD, "company_member", company="steel")
     add_user(engine, "cement@example.org", PASSWORD, "company_member", company="cement")
