@@ -1001,6 +1001,44 @@ def users_add(
     out.print(f"created {user.role} {user.email} (id {user.id})", markup=False)
 
 
+@app.command("backup")
+@clean_failure
+def backup_cmd(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="The backup file (.zip).", show_default=False)
+    ],
+    database: DatabaseOpt = None,
+) -> None:
+    """Write every table of the database to one file (SQLite or PostgreSQL)."""
+    from symbiolink.store import using_store
+    from symbiolink.store.backup import backup
+
+    with using_store(database) as engine, _working("Backing up"):
+        counts = backup(engine, output)
+    out.print(f"wrote {output}: {sum(counts.values())} rows in {len(counts)} tables", markup=False)
+
+
+@app.command("restore")
+@clean_failure
+def restore_cmd(
+    file: Annotated[
+        Path, typer.Argument(help="A file written by symbiolink backup.", show_default=False)
+    ],
+    database: DatabaseOpt = None,
+) -> None:
+    """Load a backup into an empty database: all of it, or nothing."""
+    from symbiolink.store import make_engine
+    from symbiolink.store.backup import restore
+
+    engine = make_engine(database)
+    try:
+        with _working("Restoring"):
+            counts = restore(engine, file)
+    finally:
+        engine.dispose()
+    out.print(f"restored {sum(counts.values())} rows in {len(counts)} tables", markup=False)
+
+
 @app.command()
 @clean_failure
 def serve(
