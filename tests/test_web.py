@@ -557,3 +557,39 @@ def test_failed_logins_are_limited(api: tuple[TestClient, dict[str, dict[str, st
         ).status_code
         == 200
     )
+
+
+def test_deep_json_and_too_many_rows_get_a_clear_4xx(
+    api: tuple[TestClient, dict[str, dict[str, str]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, h = api
+    deep = '{"a": ' * 2000 + '"x"' + "}" * 2000  # deep enough to break a recursive parser
+    body = (
+        '{"id": "deep", "direction": "supply", "kind": "material", "name": "Slag", "properties": '
+        + deep
+        + "}"
+    )
+    r = client.post(
+        "/api/v1/companies/a1/streams",
+        content=body,
+        headers={**h["member"], "content-type": "application/json"},
+    )
+    assert r.status_code == 400 and "nested deeper than 32" in r.text
+    r = client.post(
+        "/api/v1/parks/import",
+        content=body.encode(),
+        headers={**h["admin"], "x-filename": "deep.json"},
+    )
+    assert r.status_code == 400
+    # An ordinary body still reaches the route after the depth check read it.
+    ok = {"id": "flat", "direction": "supply", "kind": "material", "name": "Slag"}
+    assert (
+        client.post("/api/v1/companies/a1/streams", json=ok, headers=h["member"]).status_code == 201
+    )
+    monkeypatch.setattr("symbiolink.web.app.MAX_ROWS", 3)
+    r = client.post(
+        "/api/v1/parks/import",
+        content=_park().model_dump_json().encode(),
+        headers={**h["admin"], "x-filename": "p.json"},
+    )
+    assert r.status_code == 413 and "at most 3 per upload" in r.text

@@ -46,6 +46,7 @@ from symbiolink.store.accounts import (
 from symbiolink.store.models import CompanyRow, LinkRow, ParkRow, StreamRow
 from symbiolink.store.registry import _stream_row
 from symbiolink.web import access
+from symbiolink.web.limits import MAX_JSON_DEPTH, MAX_ROWS, json_depth
 from symbiolink.web.pages import pages
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -182,7 +183,14 @@ async def import_park_file(
     if len(data) > MAX_UPLOAD_BYTES:
         raise HTTPException(413, f"the file is over {MAX_UPLOAD_BYTES // 2**20} MB")
     name = request.headers.get("x-filename", "upload")
+    if not data.startswith(b"PK") and json_depth(data) > MAX_JSON_DEPTH:
+        raise HTTPException(400, f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
     park, issues = parse_park_bytes(data, file=name)
+    if park is not None and len(park.parks) + len(park.companies) + len(park.streams) > MAX_ROWS:
+        raise HTTPException(
+            413,
+            f"the file has {len(park.parks) + len(park.companies) + len(park.streams)} rows; at most {MAX_ROWS} per upload",
+        )
     errors = [i for i in issues if i.severity == "error"]
     if park is None or errors:
         raise HTTPException(
@@ -531,6 +539,18 @@ def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAP
     app.include_router(api)
     app.include_router(pages)
     app.mount("/static", StaticFiles(packages=[("symbiolink", "web/static")]), name="static")
+
+    @app.middleware("http")
+    async def _json_depth(request: Request, call_next: Any) -> Any:
+        # Deeply nested JSON would exhaust the parser's recursion: refuse it before parsing.
+        if request.headers.get("content-type", "").startswith("application/json"):
+            body = await request.body()
+            if json_depth(body) > MAX_JSON_DEPTH:
+                return JSONResponse(
+                    status_code=400,
+                    content={"detail": f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels"},
+                )
+        return await call_next(request)
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Any:
