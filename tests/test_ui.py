@@ -219,3 +219,43 @@ def test_an_introduction_in_the_browser(server: str, tmp_path: Path, lang: str) 
         assert "cement@example.org" in steel.content()
         steel.screenshot(path=str(tmp_path / f"introduced-{lang}.png"), full_page=True)
         browser.close()
+
+
+def test_the_park_dashboard_shows_measured_beside_estimated(seeded: str, tmp_path: Path) -> None:
+    from sqlalchemy.orm import Session
+
+    from symbiolink.store.links import act, suggest
+    from symbiolink.store.models import LinkRow
+
+    engine = make_engine(seeded)
+    manager = add_user(engine, "manager@example.org", PASSWORD, "park_manager", park="hp")
+    with TestClient(create_app(seeded, secure_cookies=False)) as client:
+        _login(client, "steel@example.org")
+        me = client.get("/me")
+        client.post(
+            "/upload",
+            data={"csrf": _csrf(me.text)},
+            files={"file": ("t.xlsx", _filled_template(tmp_path / "t.xlsx").read_bytes())},
+        )
+        assert client.get("/park/hp").status_code == 403  # a company member sees no dashboard
+    with Session(engine) as s, s.begin():
+        if not s.query(LinkRow).count():
+            from symbiolink.matching.engine import Match
+
+            suggest(s, [Match("steel-slag", "cement", "cement-in", 1, 0.5, "", [], [], 1.0)])
+        link = s.query(LinkRow).filter(LinkRow.supply_id == "steel-slag").one()
+        link.status, link.supplier_consent, link.receiver_consent = "agreed", True, True
+        act(s, link, manager, "advance")  # -> operating
+        from symbiolink.store.links import measure
+
+        measure(s, link, manager, "2026-09", 4000.0, "t")
+        measure(s, link, manager, "2026-10", 6000.0, "t")
+    engine.dispose()
+    with TestClient(create_app(seeded, secure_cookies=False)) as client:
+        _login(client, "manager@example.org")
+        page = client.get("/park/hp?lang=vi")
+        assert page.status_code == 200
+        # Measured: (4,000 + 6,000) / 2 months = 5,000 t a month; estimated: 60,000 t/yr / 12 = 5,000.
+        assert "5000.0" in page.text and "đang vận hành" in page.text
+        assert "Thep Viet steel mill" in page.text  # a broker sees both names
+        assert client.get("/park/elsewhere").status_code == 403

@@ -17,14 +17,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from symbiolink.errors import ParkFileError
 from symbiolink.io import parse_park_bytes
 from symbiolink.store import links
 from symbiolink.store.accounts import User, authenticate, issue_token, user_for_token
-from symbiolink.store.models import CompanyRow, LinkRow, StreamRow
+from symbiolink.store.models import CompanyRow, LinkMeasurementRow, LinkRow, ParkRow, StreamRow
 from symbiolink.store.registry import export_park, replace_company_streams
 from symbiolink.web import access
 from symbiolink.web.i18n import LANGUAGES, translator
@@ -160,6 +160,66 @@ def _company_context(request: Request, user: User, token: str, **extra: Any) -> 
 def my_company(request: Request, session: SessionUser) -> HTMLResponse:
     user, token = session
     return _render(request, "me.html", **_company_context(request, user, token))
+
+
+@pages.get("/park/{park_id}")
+def park_dashboard(request: Request, park_id: str, session: SessionUser) -> HTMLResponse:
+    """Key figures of a park for its manager, facilitators and admins: companies, streams by kind,
+    links by workflow step, and measured beside estimated quantities of operating links."""
+    user, token = session
+    if user.role not in ("admin", "park_manager", "facilitator") or not access.sees_park(
+        user, park_id
+    ):
+        raise HTTPException(
+            403, "the park dashboard is for the park's manager, its facilitators and admins"
+        )
+    engine = _engine(request)
+    with Session(engine) as s:
+        park = s.get(ParkRow, park_id)
+        if park is None:
+            raise HTTPException(404, f"no park {park_id!r}")
+        companies = s.scalars(select(CompanyRow).where(CompanyRow.park_id == park_id)).all()
+        ids = {c.id for c in companies}
+        streams = (
+            s.scalars(select(StreamRow).where(StreamRow.company_id.in_(ids))).all() if ids else []
+        )
+        kinds: dict[tuple[str, str], int] = {}
+        for st in streams:
+            kinds[(st.direction, st.kind)] = kinds.get((st.direction, st.kind), 0) + 1
+        rows: list[dict[str, Any]] = []
+        for company in companies:
+            for link in links.links_of_company(s, company.id):
+                if all(r["id"] != link.id for r in rows):
+                    rows.append(links.view(s, link, user))
+        by_status = {
+            status: sum(1 for r in rows if r["status"] == status) for status in links.STATUSES
+        }
+        measured = s.execute(
+            select(LinkMeasurementRow.link_id, func.sum(LinkMeasurementRow.quantity), func.count())
+            .where(LinkMeasurementRow.link_id.in_([r["id"] for r in rows]))
+            .group_by(LinkMeasurementRow.link_id)
+        ).all()  # fmt: skip
+        stream_q = {
+            st.id: st
+            for st in s.scalars(
+                select(StreamRow).where(
+                    StreamRow.id.in_([r["supply"] for r in rows if r["supply"]])
+                )
+            )
+        }
+        operating = []
+        for link_id, total, months in measured:
+            r = next(x for x in rows if x["id"] == link_id)
+            found = stream_q.get(r["supply"] or "")
+            estimate = (
+                None
+                if found is None or found.quantity_canonical is None
+                else found.quantity_canonical / 12.0
+            )
+            operating.append({"link": r, "measured_per_month": total / months, "estimated_per_month": estimate,
+                              "unit": None if found is None else found.unit_canonical})  # fmt: skip
+    return _render(request, "park.html", user=user, csrf=_csrf(request, token), park=park, companies=len(companies),
+                   kinds=sorted(kinds.items()), by_status=by_status, links=rows, operating=operating)  # fmt: skip
 
 
 @pages.get("/template.xlsx")
