@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from symbiolink.accounting.evaluation import Evaluation
 from symbiolink.analytics.links import NetLink, documented_links
 from symbiolink.assessment.criteria import Criterion, Outcome, default_criteria, gaps, judge
 from symbiolink.assessment.indicators import FROM_EVIDENCE, Indicator, compute
@@ -62,8 +63,11 @@ def choose_park(park: ParkFile, park_id: str | None) -> str:
     return park_id
 
 
-def _candidates(park: ParkFile, park_id: str, existing: Sequence[NetLink]) -> list[dict[str, Any]]:
-    """Viable proposed links of the park's suppliers that are not operating yet, best first."""
+def _candidates(
+    park: ParkFile, park_id: str, existing: Sequence[NetLink], evaluation: Evaluation | None = None
+) -> list[dict[str, Any]]:
+    """Viable proposed links of the park's suppliers that are not operating yet, best first.
+    ``evaluation`` (of the park's top-3 matches) is reused when the caller has it already."""
     from symbiolink.accounting.evaluation import evaluate_park
     from symbiolink.matching import Matcher
 
@@ -71,12 +75,14 @@ def _candidates(park: ParkFile, park_id: str, existing: Sequence[NetLink]) -> li
     names = {c.id: c.name for c in park.companies}
     streams = {s.id: s for s in park.streams}
     done = {(x.supply, x.receiver) for x in existing}
-    result = evaluate_park(
-        park, [m for m in Matcher().match(park, top=3) if streams[m.supply].company in members]
-    )
+    if evaluation is None:
+        matches = Matcher().match(park, top=3)
+        evaluation = evaluate_park(
+            park, [m for m in matches if streams[m.supply].company in members]
+        )
     out = []
-    for i in sorted(result.chosen, key=lambda i: -float(i.net_benefit_usd_yr or 0.0)):
-        if (i.supply, i.receiver) in done:
+    for i in sorted(evaluation.chosen, key=lambda i: -float(i.net_benefit_usd_yr or 0.0)):
+        if (i.supply, i.receiver) in done or streams[i.supply].company not in members:
             continue
         s = streams[i.supply]
         out.append({
@@ -132,9 +138,11 @@ def assess_park(
     evidence: dict[str, Any] | None = None,
     criteria: Sequence[Criterion] | None = None,
     frameworks: Sequence[str] | None = None,
+    evaluation: Evaluation | None = None,
 ) -> Assessment:
     """Assess ``park_id`` against the criteria (default: the shipped ones), with its operating
-    (documented) links unless ``links`` are given."""
+    (documented) links unless ``links`` are given. ``evaluation`` of the park's top-3 matches is
+    reused for the next steps when the caller has made it already."""
     pid = choose_park(park, park_id)
     chosen = list(links) if links is not None else documented_links(park)
     evidence = evidence or {}
@@ -147,7 +155,7 @@ def assess_park(
     active = {x.supplier for x in chosen} | {x.receiver for x in chosen}
     candidates: list[dict[str, Any]] = []
     if any(o.met is not True for o in outcomes):
-        candidates = _candidates(park, pid, chosen)
+        candidates = _candidates(park, pid, chosen, evaluation)
     for o in outcomes:
         if o.met is not True:
             o.next_steps = _steps(o, candidates, members - active)

@@ -67,7 +67,7 @@ def collect(park: ParkFile, park_id: str, *, evidence: dict[str, Any] | None = N
     optimum = solve(build_model(net), "cost")
     optimized = optimized_links(sub, optimum, net)
     m = metrics(optimized)
-    assessment = assess_park(sub, park_id, evidence=evidence)
+    assessment = assess_park(sub, park_id, evidence=evidence, evaluation=evaluation)
     factors: dict[str, str] = {}
     for i in evaluation.impacts:
         for rv in i.factors.values():

@@ -256,22 +256,24 @@ def export_park(engine: Engine, park_ids: Sequence[str] | None = None) -> ParkFi
                 )
                 for c in companies
             ],
-            streams=[
-                Stream(
-                    id=s.id,
-                    company=s.company_id,
-                    direction=s.direction,
-                    kind=s.kind,
-                    name=s.name,
-                    description=s.description,
-                    ewc=s.ewc,
-                    quantity=s.quantity,
-                    unit=s.unit,
-                    properties=StreamProperties.model_validate(s.properties or {}),
-                )
-                for s in streams
-            ],
+            streams=[stream_from_row(s) for s in streams],
         )
+
+
+def stream_from_row(s: StreamRow) -> Stream:
+    """A stored stream as it stands in a park file (the inverse of :func:`_stream_row`)."""
+    return Stream(
+        id=s.id,
+        company=s.company_id,
+        direction=s.direction,
+        kind=s.kind,
+        name=s.name,
+        description=s.description,
+        ewc=s.ewc,
+        quantity=s.quantity,
+        unit=s.unit,
+        properties=StreamProperties.model_validate(s.properties or {}),
+    )
 
 
 def stored_parks(engine: Engine) -> list[dict[str, Any]]:

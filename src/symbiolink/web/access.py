@@ -63,7 +63,8 @@ def stream_view(user: User, stream: Any, company: Any) -> dict[str, Any]:
     for key in ("price", "disposal_cost"):
         if key in private:
             props.pop(key, None)
-            props.pop("currency", None) if not ({"price", "disposal_cost"} - private) else None
+    if {"price", "disposal_cost"} <= private:
+        props.pop("currency", None)  # nothing left that the currency would be of
     if "identity" in private:
         doc["company"] = None
         doc["company_sector"] = company.sector_isic

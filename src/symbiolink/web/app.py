@@ -30,7 +30,8 @@ from symbiolink import __version__
 from symbiolink.errors import ParkFileError, SymbiolinkError
 from symbiolink.io import parse_park_bytes
 from symbiolink.model.park import Stream
-from symbiolink.model.units import CANONICAL_UNIT, UnitProblem, to_canonical
+from symbiolink.model.units import CANONICAL_UNIT
+from symbiolink.model.validate import Located, check_streams
 from symbiolink.store import import_park as store_import
 from symbiolink.store import links, open_store
 from symbiolink.store.accounts import (
@@ -44,7 +45,7 @@ from symbiolink.store.accounts import (
     user_for_token,
 )
 from symbiolink.store.models import CompanyRow, LinkRow, ParkRow, StreamRow
-from symbiolink.store.registry import _stream_row
+from symbiolink.store.registry import _stream_row, stream_from_row
 from symbiolink.web import access
 from symbiolink.web.limits import MAX_JSON_DEPTH, MAX_ROWS, json_depth
 from symbiolink.web.pages import pages
@@ -375,9 +376,7 @@ def update_stream(
             "company" in body and body["company"] != company.id
         ):
             raise HTTPException(422, "a stream's id and company cannot change")
-        current = {"id": stream.id, "company": company.id, "direction": stream.direction, "kind": stream.kind,
-                   "name": stream.name, "description": stream.description, "ewc": stream.ewc,
-                   "quantity": stream.quantity, "unit": stream.unit, "properties": stream.properties or {}}  # fmt: skip
+        current = stream_from_row(stream).model_dump(mode="json", exclude_none=True)
         merged = _validated({k: v for k, v in {**current, **body}.items() if v is not None})
         for key, value in _stream_row(merged, stream.position).items():
             setattr(stream, key, value)
@@ -501,6 +500,7 @@ def add_measurement(
 
 
 def _validated(doc: dict[str, Any]) -> Stream:
+    """A stream from a request body, held to the same checks as a row of a park file."""
     try:
         stream = Stream.model_validate(doc)
     except ValidationError as exc:
@@ -508,16 +508,19 @@ def _validated(doc: dict[str, Any]) -> Stream:
             422,
             [{"field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in exc.errors()],
         ) from None
-    if stream.quantity is not None and stream.unit is not None:
-        try:
-            to_canonical(
-                stream.quantity,
-                stream.unit,
-                stream.kind,
-                density_t_m3=stream.properties.density_t_m3,
-            )
-        except UnitProblem as exc:
-            raise HTTPException(422, [{"field": "unit", "problem": str(exc)}]) from None
+    errors = [i for i in check_streams([stream], {}, Located("request")) if i.severity == "error"]
+    if errors:
+        raise HTTPException(
+            422,
+            [
+                {
+                    "field": i.path.removeprefix("streams[0]."),
+                    "problem": i.message,
+                    "accepted": i.accepted,
+                }
+                for i in errors
+            ],
+        )
     return stream
 
 

@@ -186,11 +186,13 @@ def park_dashboard(request: Request, park_id: str, session: SessionUser) -> HTML
         kinds: dict[tuple[str, str], int] = {}
         for st in streams:
             kinds[(st.direction, st.kind)] = kinds.get((st.direction, st.kind), 0) + 1
-        rows: list[dict[str, Any]] = []
+        # A link between two of the park's companies is listed under both: view it once.
+        by_id: dict[int, dict[str, Any]] = {}
         for company in companies:
             for link in links.links_of_company(s, company.id):
-                if all(r["id"] != link.id for r in rows):
-                    rows.append(links.view(s, link, user))
+                if link.id not in by_id:
+                    by_id[link.id] = links.view(s, link, user)
+        rows = list(by_id.values())
         by_status = {
             status: sum(1 for r in rows if r["status"] == status) for status in links.STATUSES
         }
@@ -209,7 +211,7 @@ def park_dashboard(request: Request, park_id: str, session: SessionUser) -> HTML
         }
         operating = []
         for link_id, total, months in measured:
-            r = next(x for x in rows if x["id"] == link_id)
+            r = by_id[link_id]
             found = stream_q.get(r["supply"] or "")
             estimate = (
                 None
