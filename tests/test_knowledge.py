@@ -9,6 +9,7 @@ import pytest
 from symbiolink.codes import ewc_lookup, isic_lookup
 from symbiolink.knowledge import default_classifier, default_knowledge
 from symbiolink.knowledge.classes import read_yaml
+from symbiolink.knowledge.processes import parse_processes, process_classes_check
 
 SOURCES = (
     Path(__file__).parents[1] / "src" / "symbiolink" / "data" / "knowledge" / "SOURCES.md"
@@ -44,6 +45,35 @@ def test_every_route_has_a_known_class_real_sectors_and_a_source(pattern: dict) 
     for code in [*pattern.get("receiver_isic", []), *(pattern.get("donor_isic") or [])]:
         assert isic_lookup(str(code)) is not None, f"ISIC {code} does not exist"
     assert pattern.get("use")
+
+
+PROCESSES = read_yaml("processes.yaml")
+
+
+@pytest.mark.parametrize("process", PROCESSES, ids=lambda p: p["id"])
+def test_every_process_is_sourced_and_names_real_classes_and_sectors(process: dict) -> None:
+    parsed = parse_processes([process])
+    assert process_classes_check(parsed) == []
+    assert process.get("sources"), "a process without a source does not ship"
+    for tag in process["sources"]:
+        assert not tag.startswith("maestri:"), "MAESTRI is the benchmark"
+        assert f"`{tag}`" in SOURCES, f"{tag} is not expanded in data/knowledge/SOURCES.md"
+    for code in process.get("isic") or []:
+        assert isic_lookup(str(code)) is not None, f"ISIC {code} does not exist"
+    assert process.get("label_en") and process.get("label_vi")
+    assert process.get("words_en") and process.get("words_vi")
+
+
+def test_process_ids_are_unique_and_the_loader_refuses_bad_entries() -> None:
+    ids = [p["id"] for p in PROCESSES]
+    assert len(ids) == len(set(ids)) >= 60
+    bad = parse_processes(
+        [{"id": "x", "label_en": "x", "words_en": ["x"], "takes": {"no_such_class": "use", "family:slag": {"use": "u", "recovery": "R99"}}}]
+    )  # fmt: skip
+    problems = process_classes_check(bad)
+    assert any("'no_such_class' is no class" in p for p in problems)
+    assert any("R99" in p for p in problems)
+    assert any("no source" in p for p in problems)
 
 
 def test_pattern_ids_are_unique() -> None:

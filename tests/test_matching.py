@@ -224,6 +224,52 @@ def test_hazardous_waste_goes_only_to_permitted_sectors() -> None:
     assert "bricks" not in got and "farm" not in got
 
 
+def test_hazardous_waste_also_goes_to_a_named_recovery_process() -> None:
+    """Spent acid may go to a plant that regenerates acids (recovery operation R6), named by its
+    words, but not to others of a sector the rule does not permit, nor when the option is off."""
+    p = park(
+        [
+            {"id": "tio2", "name": "Titanium dioxide pigment plant", "isic": "2011"},
+            {"id": "acid", "name": "Sulphuric acid plant", "isic": "2011"},
+            {"id": "paint", "name": "Paint factory", "isic": "2022"},
+            {"id": "farm", "name": "Farm", "isic": "0111"},
+        ],
+        [
+            {"id": "spent", "company": "tio2", "direction": "supply", "kind": "material",
+             "name": "Weak sulphuric acid", "ewc": "06 01 01*", "quantity": 50000, "unit": "t/yr"}
+        ],
+    )  # fmt: skip
+    got = receivers(Matcher().match(p, min_score=0.0, top=10), "spent")
+    assert set(got) == {"acid"}
+    assert any("R6" in r and "permit" in r for r in got["acid"].reasons), got["acid"].reasons
+    off = Matcher(limits=Limits(hazardous_by_process=False)).match(p, min_score=0.0, top=10)
+    assert receivers(off, "spent") == {}
+
+
+def test_what_a_company_does_tells_plants_of_one_sector_apart() -> None:
+    """Two chemical plants of the same ISIC class: the one whose name says it makes industrial
+    gases (which take carbon dioxide in) ranks above the chlor-alkali plant, with the process and
+    its sources given."""
+    p = park(
+        [
+            {"id": "brewery", "name": "Brewery", "isic": "1103"},
+            {"id": "chlor", "name": "Chlor-alkali plant", "isic": "2011"},
+            {"id": "gases", "name": "Industrial gases plant", "isic": "2011"},
+        ],
+        [
+            {"id": "co2", "company": "brewery", "direction": "supply", "kind": "material",
+             "name": "Fermentation CO2", "quantity": 5000, "unit": "t/yr"}
+        ],
+    )  # fmt: skip
+    ms = Matcher().match(p, min_score=0.0, top=5)
+    order = [m.receiver for m in ms if m.supply == "co2"]
+    assert order.index("gases") < order.index("chlor")
+    gases = receivers(ms, "co2")["gases"]
+    assert any("names industrial gases" in r for r in gases.reasons), gases.reasons
+    processes = {p.id: p for p in default_knowledge().processes}
+    assert set(processes["industrial-gases"].tags) <= set(gases.sources)
+
+
 def test_distance_limits_per_kind() -> None:
     companies = [
         {"id": "power", "name": "Power plant", "isic": "3510", "lat": 20.90, "lon": 106.60},
@@ -332,6 +378,11 @@ def test_kb_exclude_removes_exactly_the_tagged_knowledge(tag: str) -> None:
     kept = kb.exclude([tag])
     assert {e.id for e in kept.evidence} == {e.id for e in kb.evidence if not e.tag.startswith(tag)}
     assert not any(e.tag.startswith(tag) for e in kept.evidence)
+    # A process stays while some source of it is left, without the excluded ones.
+    assert {p.id for p in kept.processes} == {
+        p.id for p in kb.processes if any(not t.startswith(tag) for t in p.tags)
+    }
+    assert not any(t.startswith(tag) for p in kept.processes for t in p.tags)
 
 
 # -- the knowledge base and the JSON contract -------------------------------------------------

@@ -25,6 +25,7 @@ from typing import Any
 
 from symbiolink.codes.sectors import nace_lookup
 from symbiolink.knowledge.classes import Classifier, default_classifier, read_yaml
+from symbiolink.knowledge.processes import Process, default_processes
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,8 @@ class Evidence:
 @dataclass
 class KnowledgeBase:
     evidence: list[Evidence]
+    processes: Sequence[Process] = ()
+    """What industrial processes take in (:mod:`symbiolink.knowledge.processes`)."""
 
     def __post_init__(self) -> None:
         self.by_class: dict[str, list[Evidence]] = defaultdict(list)
@@ -67,11 +70,14 @@ class KnowledgeBase:
         ps = tuple(p for p in prefixes if p)
         if not ps:
             return self
-        return KnowledgeBase([e for e in self.evidence if not e.tag.startswith(ps)])
+        return KnowledgeBase(
+            [e for e in self.evidence if not e.tag.startswith(ps)],
+            tuple(kept for p in self.processes if (kept := p.without(ps)) is not None),
+        )
 
     @property
     def tags(self) -> set[str]:
-        return {e.tag for e in self.evidence}
+        return {e.tag for e in self.evidence} | {t for p in self.processes for t in p.tags}
 
 
 def _isic_list(values: Sequence[Any] | None) -> tuple[str, ...]:
@@ -176,4 +182,4 @@ def default_knowledge() -> KnowledgeBase:
     classifier = default_classifier()
     evidence = patterns_evidence(read_yaml("patterns.yaml") or [], classifier.classes)
     evidence += maestri_evidence(classifier)
-    return KnowledgeBase(evidence)
+    return KnowledgeBase(evidence, default_processes())

@@ -29,6 +29,7 @@ import numpy as np
 from symbiolink.codes.ewc import ewc_lookup
 from symbiolink.knowledge.base import Evidence, KnowledgeBase, default_knowledge
 from symbiolink.knowledge.classes import ClassHit, Classifier, default_classifier
+from symbiolink.knowledge.processes import RECOVERY_OPERATIONS, Process, ProcessIndex, ProcessInput
 from symbiolink.matching import rules
 from symbiolink.matching.rules import haversine_many, haversine_rows
 from symbiolink.model.park import Company, ParkFile, Stream
@@ -95,6 +96,8 @@ FEATURES = (
     "no_sector",
     "demand",
     "text",
+    "process",
+    "process_sector",
     "distance",
 )
 
@@ -279,6 +282,9 @@ class Matcher:
       states no sector code (so all its sector features are 0);
     * ``demand``: how well a posted demand of the receiver fits;
     * ``text``: the receiver's own description resembles the supply;
+    * ``process`` and ``process_sector``: a process the receiver's name or description names
+      takes the resource in (:mod:`symbiolink.knowledge.processes`); failing such words, the share
+      of its sector's processes that do;
     * ``distance``: the distance as a share of the kind's limit.
     """
 
@@ -292,6 +298,16 @@ class Matcher:
         self._sims_cache: dict[tuple[tuple[str, ...], frozenset[str]], dict[str, float]] = {}
         self._rtok: dict[str, list[str]] = {}
         self._families = {cid: c.family for cid, c in self.classifier.classes.items()}
+        self.process_index = ProcessIndex(self.knowledge.processes)
+        #: For each class: the processes that take it in (as a class or by its family).
+        self.takers: dict[str, frozenset[str]] = {
+            cid: frozenset(
+                p.id
+                for p in self.knowledge.processes
+                if cid in p.by_class or c.family in p.by_family
+            )
+            for cid, c in self.classifier.classes.items()
+        }
         self._by_family: dict[str, list[Evidence]] = defaultdict(list)
         self._evidence_tokens: list[tuple[frozenset[str], Evidence]] = []
         pairs: dict[tuple[str, str], int] = defaultdict(int)
@@ -631,6 +647,7 @@ class Matcher:
         sector_ev = self.sector_evidence(hits, ewc, toks, donor, sectors)
         groups = [("sector", sector) for sector, _ in _top_sectors(sector_ev)]
         groups += [("class", h.class_id) for h in hits[:2]]
+        groups += [("takes", h.class_id) for h in hits[:2] if self.takers.get(h.class_id)]
         classes = self.classifier.classes
         return _Profile(
             hits=hits,
@@ -686,6 +703,8 @@ class Matcher:
         z += w.get("distance", 0.0) * np.minimum(1.0, known / limit)
         z += w.get("receiver_words", 0.0) * np.stack([t.words_p for t in terms])
         z += w.get("text", 0.0) * np.stack([t.text for t in terms])
+        z += w.get("process", 0.0) * np.stack([t.process for t in terms])
+        z += w.get("process_sector", 0.0) * np.stack([t.process_sector for t in terms])
         w_demand = w.get("demand", 0.0)
         demands: list[dict[int, _Demand]] = []
         for i, (s, prep) in enumerate(zip(supplies, preps, strict=True)):
@@ -694,8 +713,9 @@ class Matcher:
                 z[i, pos] += w_demand * fit
             demands.append(fitting)
             z[i, home.position[prep.supplier.id]] = -np.inf
-        hazardous = np.array([prep.profile.hazardous for prep in preps])
-        z[np.outer(hazardous, ~home.hazardous_ok)] = -np.inf
+        for i, (prep, t) in enumerate(zip(preps, terms, strict=True)):
+            if prep.profile.hazardous:
+                z[i, ~(home.hazardous_ok | t.recovers)] = -np.inf
         z[known > limit] = -np.inf
         return z, dist, demands, terms
 
@@ -724,6 +744,7 @@ class Matcher:
             ctx.company_words(prep.profile, company)[0],
             float(terms.words_p[pos]),
             float(terms.text[pos]),
+            ctx.process_fit(prep.profile, company),
         )
 
     def _one(
@@ -746,8 +767,9 @@ class Matcher:
         ``threshold`` (the rules on demands are not checked for those that even the best fit
         could not lift enough)."""
         w = self.weights
-        w_distance, w_words, w_text, w_demand = (
-            w.get(k, 0.0) for k in ("distance", "receiver_words", "text", "demand")
+        w_distance, w_words, w_text, w_demand, w_process, w_process_sector = (
+            w.get(k, 0.0)
+            for k in ("distance", "receiver_words", "text", "demand", "process", "process_sector")
         )
         profile = prep.profile
         static, limit = profile.static, profile.limit
@@ -756,9 +778,14 @@ class Matcher:
             if company.id == prep.supplier.id:
                 continue
             sector = ctx.sector(company)
-            if profile.hazardous and rules.hazardous_problem(True, sector, self.limits):
-                continue
             if distance is not None and distance > limit:
+                continue
+            fit = ctx.process_fit(profile, company)
+            if (
+                profile.hazardous
+                and rules.hazardous_problem(True, sector, self.limits)
+                and not fit.recovers
+            ):
                 continue
             z = static.get(sector or "")
             if z is None:
@@ -767,6 +794,7 @@ class Matcher:
                 z += w_distance * min(1.0, distance / limit)
             words, words_p, text = ctx.company_words(profile, company)
             z += w_words * words_p + w_text * text
+            z += w_process * fit.value + w_process_sector * fit.sector_value
             fits = ctx.company_fits(profile, company)
             if (
                 threshold > 0
@@ -781,7 +809,7 @@ class Matcher:
                 continue
             se = profile.sector_ev.get(sector) if sector else None
             out.append(
-                _Candidate(company, sector, distance, score, demand, se, words, words_p, text)
+                _Candidate(company, sector, distance, score, demand, se, words, words_p, text, fit)
             )
         return out
 
@@ -829,6 +857,8 @@ class Matcher:
             "no_sector": 0.0 if sector else 1.0,
             "demand": cand.demand[0] if cand.demand else 0.0,
             "text": cand.text,
+            "process": cand.process.value,
+            "process_sector": cand.process.sector_value,
             "distance": min(1.0, cand.distance / limit) if cand.distance is not None else 0.0,
         }
 
@@ -836,8 +866,16 @@ class Matcher:
         """Reasons in plain words, the sources and the use, for one candidate."""
         what, hazardous_ewc, donor = ctx.about(s)
         reasons = list(what)
+        fit = cand.process
         if hazardous_ewc is not None:
-            reasons.append(f"EWC {hazardous_ewc} is hazardous; ISIC {cand.sector} may take it")
+            if rules.hazardous_problem(True, cand.sector, self.limits) is None:
+                reasons.append(f"EWC {hazardous_ewc} is hazardous; ISIC {cand.sector} may take it")
+            elif fit.process is not None and fit.input is not None and fit.input.recovery:
+                op = fit.input.recovery
+                reasons.append(
+                    f"EWC {hazardous_ewc} is hazardous; {fit.process.label_en} recovers it "
+                    f"({op}, {RECOVERY_OPERATIONS[op]}) and needs a permit for it"
+                )
         use = ""
         demand_id = None
         sources: list[str] = []
@@ -845,10 +883,22 @@ class Matcher:
             _, d, why = cand.demand
             demand_id, use = d.id, d.name
             reasons.append(f"posted demand {d.name!r} ({d.id}) {why}")
+        if fit.value > 0 and fit.process is not None and fit.input is not None:
+            use = use or fit.input.use
+            sources += fit.process.tags
+            label = self.classifier.classes[fit.hit].label_en.lower() if fit.hit else "it"
+            reasons.append(
+                f"{cand.company.name[:50]!r} names {fit.process.label_en}, which takes "
+                f"{label}: {fit.input.use}"
+            )
+        elif fit.sector_value > 0 and fit.process is not None and fit.input is not None:
+            use = use or fit.input.use
+            sources += fit.process.tags
+            reasons.append(f"{fit.process.label_en} (ISIC {cand.sector}) takes it: {fit.input.use}")
         if cand.sector_evidence is not None:
             e0 = cand.sector_evidence.evidence[0][1]
             use = use or e0.use
-            sources = list(cand.sector_evidence.tags())
+            sources += [t for t in cand.sector_evidence.tags() if t not in sources]
             n = len(sources)
             reasons.append(
                 f"documented: {e0.text or e0.class_id} to ISIC {e0.receiver_isic[0]}"
@@ -884,6 +934,10 @@ class Matcher:
         }
 
 
+#: Processes a company's words name, each with how much the words count.
+_Named = tuple[tuple[Process, float], ...]
+#: What a process named only in a company's description counts, against its name.
+DESCRIPTION_WEIGHT = 0.6
 #: A posted demand that fits a supply: how well, the demand, and why.
 _Demand = tuple[float, Stream, str]
 #: The documented receivers' words a company's description has (their strength and evidence), the
@@ -948,6 +1002,10 @@ class _Words:
 
     words_p: np.ndarray
     text: np.ndarray
+    process: np.ndarray
+    process_sector: np.ndarray
+    recovers: np.ndarray
+    """A process the company's words name recovers the resource (see :class:`_ProcessFit`)."""
 
 
 @dataclass
@@ -969,6 +1027,10 @@ class _ParkArrays:
     demand_positions: list[tuple[int, list[Stream]]]
     hazardous_ok: np.ndarray
     locations: np.ndarray
+    process_reps: list[Company]
+    """One company for each combination of named processes and sector processes in the park."""
+    process_sig: np.ndarray
+    """For each company, its combination's position in :attr:`process_reps`."""
 
 
 def _top_sectors(sector_ev: _Routes) -> list[tuple[str, _SectorEvidence]]:
@@ -1063,6 +1125,29 @@ class _Candidate:
     words: list[tuple[float, Evidence]]
     words_p: float
     text: float
+    process: _ProcessFit
+
+
+@dataclass(frozen=True)
+class _ProcessFit:
+    """What the processes a company runs say about a resource (:meth:`_Context.process_fit`)."""
+
+    value: float = 0.0
+    """The ``process`` feature: how surely a process its words name takes the resource."""
+    sector_value: float = 0.0
+    """The ``process_sector`` feature: without such words, the share of its sector's processes
+    that take the resource."""
+    process: Process | None = None
+    """The process behind the larger of the two (for explanations)."""
+    input: ProcessInput | None = None
+    hit: str | None = None
+    """The class of the resource the process takes."""
+    recovers: bool = False
+    """A process its words name takes the resource in as a recovery operation (a hazardous waste
+    it may be permitted to take)."""
+
+
+NO_PROCESS = _ProcessFit()
 
 
 def diversified(
@@ -1115,11 +1200,14 @@ class _Context:
         self._park_number: dict[str, int] = {}
         self._grid: dict[tuple[int, int, str], list[Company]] | None = None
         self._demand_classes: dict[str, list[Company]] | None = None
+        self._process_companies: dict[str, list[Company]] = defaultdict(list)
         self._home: dict[str, np.ndarray] = {}
         self._arrays: dict[str, _ParkArrays] = {}
         self._profiles: dict[tuple[Any, ...], _Profile] = {}
         self._key_ids: dict[tuple[Any, ...], int] = {}
         self._company_words: dict[tuple[int, frozenset[str]], _CompanyWords] = {}
+        self._processes: dict[str, tuple[_Named, tuple[Process, ...]]] = {}
+        self._process_fits: dict[tuple[Any, ...], _ProcessFit] = {}
         self._about: dict[str, tuple[list[str], str | None, str | None]] = {}
         self._words: dict[tuple[int, str], _Words] = {}
         self._demand_index: dict[int, dict[tuple[str, str], list[tuple[int, Stream]]]] = {}
@@ -1247,6 +1335,9 @@ class _Context:
             loc = self.location(c)
             if loc is not None:
                 self._grid[(math.floor(loc[0]), math.floor(loc[1]), self.sector(c) or "")].append(c)
+            for proc, weight in self.company_processes(c)[0]:
+                if weight == 1.0:
+                    self._process_companies[proc.id].append(c)
         for cid, demands in self.demands.items():
             for d in demands:
                 for h in self.hits(d):
@@ -1285,6 +1376,15 @@ class _Context:
         locs = np.array(
             [self.location(c) or (math.nan, math.nan) for c in companies], dtype=float
         ).reshape(-1, 2)
+        combos: dict[tuple[Any, ...], int] = {}
+        reps: list[Company] = []
+        sig = np.empty(len(companies), dtype=int)
+        for i, c in enumerate(companies):
+            combo = self.company_processes(c)
+            if combo not in combos:
+                combos[combo] = len(reps)
+                reps.append(c)
+            sig[i] = combos[combo]
         arrays = _ParkArrays(
             companies=companies,
             sectors=sectors,
@@ -1303,6 +1403,8 @@ class _Context:
                 [bool(sec) and sec.startswith(permitted) for sec in sectors], dtype=bool
             ),
             locations=locs,
+            process_reps=reps,
+            process_sig=sig,
         )
         self._arrays[park_id] = arrays
         return arrays
@@ -1349,7 +1451,16 @@ class _Context:
                     overlap / np.sqrt(home.token_counts * len(profile.toks)),
                     0.0,
                 )
-        cached = self._words[key] = _Words(words_p, text)
+        # Companies naming the same processes in a sector of the same processes fit alike.
+        fits = [self.process_fit(profile, c) for c in home.process_reps]
+        sig = home.process_sig
+        cached = self._words[key] = _Words(
+            words_p,
+            text,
+            np.array([f.value for f in fits])[sig],
+            np.array([f.sector_value for f in fits])[sig],
+            np.array([f.recovers for f in fits], dtype=bool)[sig],
+        )
         return cached
 
     # -- demands -----------------------------------------------------------------------------
@@ -1492,7 +1603,8 @@ class _Context:
             if cell is None:
                 cell = cells[(supplier.id, reach)] = _cells_within(prep.here, reach)
             for group in prep.profile.groups:
-                # Of a sector: those in the grid cells within reach; posting a demand: all.
+                # Of a sector: those in the grid cells within reach; posting a demand or running
+                # a process that takes the resource: all.
                 group_key = (*cell, group) if group[0] == "sector" else (group,)
                 pending[(group_key, reach, supplier.park)][supplier.id] = prep.here
         for (group_key, reach, park_id), suppliers in pending.items():
@@ -1522,8 +1634,8 @@ class _Context:
 
     def _group_members(self, key: tuple[Any, ...]) -> tuple[list[Company], np.ndarray, np.ndarray]:
         """The companies of a group, with their places and (numbered) parks: of a sector (``key`` is
-        :func:`_cells_within` and the group), those in the grid cells; posting a demand of a class
-        (``key`` is the group), all."""
+        :func:`_cells_within` and the group), those in the grid cells; posting a demand of a class,
+        or whose name names a process that takes the class (``key`` is the group), all."""
         assert self._grid is not None and self._demand_classes is not None
         cached = self._group_cache.get(key)
         if cached is not None:
@@ -1535,6 +1647,16 @@ class _Context:
             for i in range(i0 - dlat, i0 + dlat + 1):
                 for j in range(j0 - dlon, j0 + dlon + 1):
                     found.extend(self._grid.get((i, j, group[1]), ()))
+        elif group[0] == "takes":
+            takers = sorted(self.matcher.takers.get(group[1], ()))
+            found = list(
+                {
+                    c.id: c
+                    for pid in takers
+                    for c in self._process_companies.get(pid, ())
+                    if self.location(c) is not None
+                }.values()
+            )
         else:
             found = [
                 c for c in self._demand_classes.get(group[1], []) if self.location(c) is not None
@@ -1602,11 +1724,73 @@ class _Context:
             self._company_words[key] = cached
         return cached
 
+    def company_processes(self, company: Company) -> tuple[_Named, tuple[Process, ...]]:
+        """The processes a company's name names (counting 1) or only its description does
+        (counting :data:`DESCRIPTION_WEIGHT`: a description also speaks of customers and
+        suppliers), and the processes of its sector."""
+        found = self._processes.get(company.id)
+        if found is None:
+            index = self.matcher.process_index
+            in_name = index.named(company.name)
+            in_text = index.named(company.description or "") if company.description else ()
+            named = tuple((p, 1.0) for p in in_name) + tuple(
+                (p, DESCRIPTION_WEIGHT) for p in in_text if p not in in_name
+            )
+            found = self._processes[company.id] = (named, index.of_sector(self.sector(company)))
+        return found
+
+    def process_fit(self, profile: _Profile, company: Company) -> _ProcessFit:
+        """The ``process`` and ``process_sector`` features of a company for a resource (worked
+        out once per resource and the processes concerned)."""
+        named, of_sector = self.company_processes(company)
+        if not profile.hits or not (named or of_sector):
+            return NO_PROCESS
+        key = (profile.resource_id, named, () if named else of_sector)
+        fit = self._process_fits.get(key)
+        if fit is None:
+            classes = self.matcher.classifier.classes
+            if named:
+                best: tuple[float, Process | None, ProcessInput | None] = (0.0, None, None)
+                recovers = False
+                for p, weight in named:
+                    value, found = p.takes(profile.hits, classes)
+                    if found is not None:
+                        recovers = recovers or (found.recovery is not None and weight == 1.0)
+                        if value * weight > best[0]:
+                            best = (value * weight, p, found)
+                value, proc, inp = best
+                hit = _hit_taken(profile.hits, inp, classes)
+                recovers = recovers and self.matcher.limits.hazardous_by_process
+                fit = _ProcessFit(value, 0.0, proc, inp, hit, recovers)
+            else:
+                taken = [(p, *p.takes(profile.hits, classes)) for p in of_sector]
+                share = sum(v for _, v, _ in taken) / len(taken)
+                first = next(((p, i) for p, v, i in taken if i is not None), (None, None))
+                fit = _ProcessFit(
+                    0.0, share, first[0], first[1], _hit_taken(profile.hits, first[1], classes)
+                )
+            self._process_fits[key] = fit
+        return fit
+
     def text_similarity(self, toks: frozenset[str], company: Company) -> float:
         other = self.company_tokens(company)
         if not toks or not other:
             return 0.0
         return len(toks & other) / math.sqrt(len(toks) * len(other))
+
+
+def _hit_taken(
+    hits: list[ClassHit], taken: ProcessInput | None, classes: dict[str, Any]
+) -> str | None:
+    """The class of ``hits`` that a process input concerns (directly or by its family)."""
+    if taken is None:
+        return None
+    for h in hits:
+        if (not taken.family and h.class_id == taken.resource) or (
+            taken.family and classes[h.class_id].family == taken.resource
+        ):
+            return h.class_id
+    return None
 
 
 def match_park(

@@ -31,6 +31,10 @@ class Limits:
         default_factory=lambda: {"energy": 5.0, "water": 15.0, "material": 200.0}
     )
     hazardous_receivers: tuple[str, ...] = HAZARDOUS_RECEIVERS
+    hazardous_by_process: bool = True
+    """A hazardous waste may also go to a company whose name names a process that takes it in
+    as a recovery operation (``processes.yaml``, Annex II of Directive 2008/98/EC), which it then
+    needs a permit for."""
 
 
 def kinds_fit(supply_kind: str, demand_kind: str) -> bool:
