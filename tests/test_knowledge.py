@@ -129,3 +129,14 @@ def test_a_code_shared_by_several_classes_is_settled_by_the_name(
     assert hits[0].class_id == first
     # without words, the shared code keeps all its classes as certain
     assert sum(h.confidence == 1.0 for h in default_classifier().classify(ewc=ewc)) >= 2
+
+
+def test_every_tag_of_the_knowledge_is_explained_in_words() -> None:
+    from symbiolink.knowledge.sources import anchor, describe
+
+    tags = {e.tag for e in default_knowledge().evidence}
+    assert [t for t in sorted(tags) if not describe(t)] == []
+    # The MAESTRI cases share one entry of the sources page; every other tag has its own.
+    literature = {t for t in tags if not t.startswith("maestri:")}
+    assert len({anchor(t) for t in literature}) == len(literature)
+    assert {anchor(t) for t in tags - literature} == {"maestri"}

@@ -5,7 +5,7 @@ one self-contained page (plotly.js inline, so it works offline).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,30 +16,61 @@ from plotly.subplots import make_subplots
 from symbiolink.analytics.links import NetLink
 from symbiolink.analytics.network import NetworkMetrics, link_graph
 from symbiolink.model.park import ParkFile
+from symbiolink.model.units import CANONICAL_UNIT
 
 KIND_COLOURS = {"material": "#8c6d31", "water": "#1f77b4", "energy": "#d62728"}
 
 
-def sankey(park: ParkFile, links: Sequence[NetLink], kind: str = "material") -> go.Figure:
-    """Flows of one kind between companies (one unit per picture: flows of different kinds do not add)."""
-    names = {c.id: c.name for c in park.companies}
+def sankey(
+    park: ParkFile,
+    links: Sequence[NetLink],
+    kind: str = "material",
+    *,
+    names: Mapping[str, str] | None = None,
+    title: str | None = None,
+    status_labels: Mapping[str, str] | None = None,
+) -> go.Figure:
+    """Flows of one kind between companies (one unit per picture: flows of different kinds do not add).
+
+    ``names`` labels the companies (default: their names in ``park``); ``title`` replaces the
+    English title. Links of other statuses than ``documented`` are drawn fainter, so that real
+    exchanges stand out from proposals. A link's hover text is its supply's id, or with
+    ``status_labels`` the name of its status."""
+    label_of = dict(names) if names is not None else {c.id: c.name for c in park.companies}
     chosen = [link for link in links if link.kind == kind and link.quantity]
     nodes = sorted({link.supplier for link in chosen} | {link.receiver for link in chosen})
     index = {n: i for i, n in enumerate(nodes)}
-    unit = chosen[0].unit if chosen else ""
+    unit = chosen[0].unit if chosen else CANONICAL_UNIT.get(kind, "")
+    colour = KIND_COLOURS.get(kind, "#999999")
     fig = go.Figure(go.Sankey(
-        node={"label": [names.get(n, n)[:40] for n in nodes], "pad": 12},
+        node={"label": [label_of.get(n, n)[:40] for n in nodes], "pad": 12},
         link={"source": [index[x.supplier] for x in chosen], "target": [index[x.receiver] for x in chosen],
-              "value": [x.quantity for x in chosen], "color": KIND_COLOURS.get(kind, "#999") + "80",
-              "label": [x.supply for x in chosen]},
+              "value": [x.quantity for x in chosen],
+              "color": [colour + ("cc" if x.status == "documented" else "55") for x in chosen],
+              "label": [status_labels.get(x.status, x.status) if status_labels else x.supply for x in chosen]},
+        valueformat=",.0f", valuesuffix=f" {unit}",
     ))  # fmt: skip
-    fig.update_layout(title=f"{kind.capitalize()} flows ({unit})", height=max(300, 30 * len(nodes)))
+    fig.update_layout(title=title or f"{kind.capitalize()} flows ({unit})",
+                      height=max(300, 30 * len(nodes)))  # fmt: skip
     return fig
 
 
-def network_figure(park: ParkFile, links: Sequence[NetLink], metrics: NetworkMetrics) -> go.Figure:
-    """Companies and their links; keystones in red and larger; edges coloured by kind."""
-    names = {c.id: c.name for c in park.companies}
+def network_figure(
+    park: ParkFile,
+    links: Sequence[NetLink],
+    metrics: NetworkMetrics,
+    *,
+    names: Mapping[str, str] | None = None,
+    title: str | None = None,
+    words: Mapping[str, str] | None = None,
+) -> go.Figure:
+    """Companies and their links; keystones in red and larger; edges coloured by kind.
+
+    ``names`` labels the companies (default: their names in ``park``), ``title`` replaces the title
+    and ``words`` the legend's and hover's English words (the kinds, ``companies (keystones in
+    red)``, ``betweenness``)."""
+    names = dict(names) if names is not None else {c.id: c.name for c in park.companies}
+    say = dict(words or {})
     g = link_graph(links)
     pos = nx.spring_layout(nx.Graph(g), seed=1) if g.number_of_nodes() else {}
     fig = go.Figure()
@@ -53,7 +84,14 @@ def network_figure(park: ParkFile, links: Sequence[NetLink], metrics: NetworkMet
                 ys += [y0, y1, None]
         if xs:
             fig.add_trace(
-                go.Scatter(x=xs, y=ys, mode="lines", line={"color": colour, "width": 2}, name=kind)
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    line={"color": colour, "width": 2},
+                    name=say.get(kind, kind),
+                    hoverinfo="skip",
+                )
             )
     keystones = set(metrics.keystones)
     between = {c.company: c.betweenness for c in metrics.companies}
@@ -63,11 +101,19 @@ def network_figure(park: ParkFile, links: Sequence[NetLink], metrics: NetworkMet
         text=[names.get(n, n)[:25] for n in nodes], textposition="top center",
         marker={"size": [22 if n in keystones else 12 for n in nodes],
                 "color": ["#d62728" if n in keystones else "#555" for n in nodes]},
-        hovertext=[f"{names.get(n, n)}<br>betweenness {between.get(n, 0):.3f}" for n in nodes],
-        name="companies (keystones in red)",
+        hovertext=[f"{names.get(n, n)}<br>{say.get('betweenness', 'betweenness')} {between.get(n, 0):.3f}" for n in nodes],
+        hoverinfo="text", name=say.get("companies (keystones in red)", "companies (keystones in red)"),
     ))  # fmt: skip
+    # Room beside the outermost companies for their names.
+    xs_all = [p[0] for p in pos.values()] or [0.0]
+    ys_all = [p[1] for p in pos.values()] or [0.0]
+    pad_x = 0.25 * (max(xs_all) - min(xs_all) or 1.0)
+    pad_y = 0.1 * (max(ys_all) - min(ys_all) or 1.0)
     fig.update_layout(
-        title="Symbiosis network", xaxis={"visible": False}, yaxis={"visible": False}, height=600
+        title=title or "Symbiosis network",
+        xaxis={"visible": False, "range": [min(xs_all) - pad_x, max(xs_all) + pad_x]},
+        yaxis={"visible": False, "range": [min(ys_all) - pad_y, max(ys_all) + 2 * pad_y]},
+        height=600,
     )
     return fig
 

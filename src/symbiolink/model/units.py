@@ -164,6 +164,55 @@ def to_canonical(
     return value * parsed.to_energy_mwh_yr
 
 
+#: The amount one month of each kind's flow is counted in (measured monthly quantities).
+MONTHLY_UNIT: dict[str, str] = {"material": "t", "water": "m3", "energy": "MWh"}
+
+
+def per_month(rate: float, kind: str) -> float:
+    """A rate in the kind's canonical unit as the amount of one month, in :data:`MONTHLY_UNIT`.
+
+    A month is a twelfth of the Julian year (pint's ``month``).
+
+    Examples
+    --------
+    >>> per_month(60_000.0, "material")  # t/yr -> t a month
+    5000.0
+    >>> per_month(10.0, "water")  # m3/h -> m3 a month (730.5 h)
+    7305.0
+    """
+    return rate / to_canonical(1.0, f"{MONTHLY_UNIT[kind]}/month", kind)  # type: ignore[operator]
+
+
+def monthly_amount(value: float, unit: str, kind: str) -> float | None:
+    """A month's measured amount (``value`` in ``unit``, e.g. ``4000 t``) in :data:`MONTHLY_UNIT`.
+
+    Returns ``None`` where the conversion needs a density (a material measured by volume). Raises
+    :class:`UnitProblem` if ``unit`` is not an amount of the kind (a mass or volume for material and
+    water, an energy for energy).
+
+    Examples
+    --------
+    >>> monthly_amount(4_000_000.0, "kg", "material")
+    4000.0
+    >>> monthly_amount(2.0, "GWh", "energy")
+    2000.0
+    >>> monthly_amount(5.0, "t/yr", "material")
+    Traceback (most recent call last):
+    ...
+    symbiolink.model.units.UnitProblem: 't/yr' is not an amount of material: write a mass or a volume (t, kg, m3)
+    """
+    accepted = {"material": "a mass or a volume (t, kg, m3)", "water": "a volume or a mass (m3, L, t)",
+                "energy": "an energy (MWh, kWh, GJ)"}[kind]  # fmt: skip
+    problem = UnitProblem(f"'{unit}' is not an amount of {kind}: write {accepted}")
+    if "/" in unit or not unit.strip():
+        raise problem
+    try:
+        rate = to_canonical(value, f"{unit.strip()}/month", kind)
+    except UnitProblem:
+        raise problem from None
+    return None if rate is None else per_month(rate, kind)
+
+
 @lru_cache(maxsize=1)
 def _hours_per_year() -> float:
     return float(registry().Quantity(1.0, "yr").to("h").magnitude)
