@@ -13,16 +13,21 @@ on. Either of them may end it at any step. Operating links get measured monthly 
 
 from __future__ import annotations
 
+import math
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from symbiolink.errors import SymbiolinkError
-from symbiolink.matching.engine import Match
+from symbiolink.matching.engine import DemandMatch, Match, Matcher
+from symbiolink.model.park import ParkFile
+from symbiolink.model.units import UnitProblem, monthly_amount
 from symbiolink.store.accounts import User, record
 from symbiolink.store.models import (
     CompanyRow,
@@ -100,28 +105,49 @@ def suggest(session: Session, matches: list[Match], user: User | None = None) ->
     return new
 
 
+def _refusal(link: LinkRow, who: str | None, is_broker: bool, action: str) -> Exception | None:
+    """Why ``action`` may not be taken on ``link`` by this party or broker (``None``: it may): a
+    :class:`WorkflowError` or a :class:`PermissionError`."""
+    before = link.status
+    if action not in ACTIONS:
+        return WorkflowError(f"action {action!r} (accepted: {', '.join(ACTIONS)})")
+    if before == "ended":
+        return WorkflowError("the link has ended")
+    if action in ("interest", "consent") and who is None:
+        return PermissionError("only the two companies show interest or consent to an introduction")
+    if action in ("advance", "end") and who is None and not is_broker:
+        return PermissionError("only the two companies or a broker of their park move a link on")
+    if action == "interest" and before != "suggested":
+        return WorkflowError(f"interest is shown on a suggested link; this one is {before}")
+    if action == "consent":
+        if before not in ("suggested", "interested"):
+            return WorkflowError(f"consent is given before the introduction; this link is {before}")
+        if link.supplier_consent if who == "supplier" else link.receiver_consent:
+            return WorkflowError("your company has consented already; the other has not yet")
+    if action == "advance" and before not in ("introduced", "negotiating", "agreed"):
+        return WorkflowError(f"a {before} link moves on by interest and consent, not by advance")
+    return None
+
+
+def allowed_actions(session: Session, link: LinkRow, user: User) -> list[str]:
+    """The actions ``user`` may take on ``link`` now, in :data:`ACTIONS` order."""
+    s = sides(session, link)
+    who, is_broker = party(user, s), broker(user, s)
+    return [a for a in ACTIONS if _refusal(link, who, is_broker, a) is None]
+
+
 def act(session: Session, link: LinkRow, user: User, action: str) -> str:
     """Apply a workflow action; returns the new status. Raises :class:`WorkflowError` (a step not
     allowed from here) or :class:`PermissionError` (not this user's to take)."""
-    if action not in ACTIONS:
-        raise WorkflowError(f"action {action!r} (accepted: {', '.join(ACTIONS)})")
     s = sides(session, link)
     who = party(user, s)
-    is_broker = broker(user, s)
+    refusal = _refusal(link, who, broker(user, s), action)
+    if refusal is not None:
+        raise refusal
     before = link.status
-    if before == "ended":
-        raise WorkflowError("the link has ended")
-    if action in ("interest", "consent") and who is None:
-        raise PermissionError("only the two companies show interest or consent to an introduction")
-    if action in ("advance", "end") and who is None and not is_broker:
-        raise PermissionError("only the two companies or a broker of their park move a link on")
     if action == "interest":
-        if before != "suggested":
-            raise WorkflowError(f"interest is shown on a suggested link; this one is {before}")
         link.status = "interested"
     elif action == "consent":
-        if before not in ("suggested", "interested"):
-            raise WorkflowError(f"consent is given before the introduction; this link is {before}")
         if who == "supplier":
             link.supplier_consent = True
         else:
@@ -130,10 +156,7 @@ def act(session: Session, link: LinkRow, user: User, action: str) -> str:
             "introduced" if link.supplier_consent and link.receiver_consent else "interested"
         )
     elif action == "advance":
-        order = STATUSES.index(before)
-        if before not in ("introduced", "negotiating", "agreed"):
-            raise WorkflowError(f"a {before} link moves on by interest and consent, not by advance")
-        link.status = STATUSES[order + 1]
+        link.status = STATUSES[STATUSES.index(before) + 1]
     else:
         link.status = "ended"
     now = datetime.now(UTC)
@@ -152,8 +175,12 @@ def measure(
         raise WorkflowError(f"measurements are for operating links; this one is {link.status}")
     if not re.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])", month):
         raise SymbiolinkError(f"month {month!r} (accepted: YYYY-MM)")
-    if not quantity >= 0:
+    if not (math.isfinite(quantity) and quantity >= 0):
         raise SymbiolinkError("quantity must be a number >= 0")
+    try:
+        monthly_amount(quantity, unit, sides(session, link).stream.kind)
+    except UnitProblem as exc:
+        raise SymbiolinkError(f"unit {exc}") from None
     row = session.get(LinkMeasurementRow, (link.id, month))
     now = datetime.now(UTC)
     if row is None:
@@ -172,13 +199,31 @@ def measure(
     record(session, user, "measure", f"link:{link.id}", month=month)
 
 
-def _redact(text: str, companies: list[CompanyRow]) -> str:
-    """``text`` with the names and ids of ``companies`` (and the truncations reasons use) replaced."""
-    for c in companies:
-        for token in sorted({c.name, c.name[:50], c.id}, key=len, reverse=True):
-            if token:
-                text = text.replace(token, "the other company")
+def _redact(text: str, tokens: list[str]) -> str:
+    """``text`` with each of ``tokens`` (names and ids of hidden companies and their streams)
+    replaced, longest first so that an id containing another is replaced whole. Only whole words
+    are replaced: a stream id ``in`` leaves the word "within" alone.
+
+    Examples
+    --------
+    >>> _redact("demand 'Slag' (tv-slag-in) of Thep Viet, within 2 km", ["tv", "tv-slag-in", "Thep Viet", "in"])
+    "demand 'Slag' (the other company) of the other company, within 2 km"
+    """
+    for token in sorted(set(tokens), key=len, reverse=True):
+        if token:
+            text = re.sub(rf"(?<![\w-]){re.escape(token)}(?![\w-])", "the other company", text)
     return text
+
+
+def _hidden_tokens(session: Session, companies: list[CompanyRow]) -> list[str]:
+    """What names a company in a matcher's reason: its name (and the truncation reasons use), its
+    id, and the ids of its streams (``thepviet-slag-in``)."""
+    if not companies:
+        return []
+    streams = session.scalars(
+        select(StreamRow.id).where(StreamRow.company_id.in_([c.id for c in companies]))
+    )
+    return [t for c in companies for t in (c.name, c.name[:50], c.id)] + list(streams)
 
 
 def contacts(session: Session, company_id: str) -> list[str]:
@@ -191,45 +236,67 @@ def contacts(session: Session, company_id: str) -> list[str]:
     )
 
 
-def view(session: Session, link: LinkRow, user: User) -> dict[str, Any]:
-    """The link as ``user`` may see it: before the introduction, each party sees the other only as
-    a sector and a distance; after it, the other's name and contacts. Brokers see both."""
-    s = sides(session, link)
-    who = party(user, s)
-    revealed = broker(user, s) or (
-        link.status in STATUSES[STATUSES.index("introduced") :]
-        and (link.supplier_consent and link.receiver_consent)
+def introduced(link: LinkRow) -> bool:
+    """Both companies consented, so each knows the other (also once the link has moved on)."""
+    return link.status in STATUSES[STATUSES.index("introduced") :] and bool(
+        link.supplier_consent and link.receiver_consent
     )
 
-    def side(company: CompanyRow, mine: bool) -> dict[str, Any]:
-        if mine or revealed:
+
+def view(session: Session, link: LinkRow, user: User) -> dict[str, Any]:
+    """The link as ``user`` may see it: before the introduction, each party sees the other only as
+    a sector and a distance; after it, the other's name and contacts. Brokers see both, except the
+    owner of a stream that keeps its identity private (only admins and, after the introduction, the
+    partner see who that is).
+
+    ``link`` may be a transient row (a match not stored as a link), viewed the same way."""
+    s = sides(session, link)
+    who = party(user, s)
+    met = introduced(link)
+    is_broker = broker(user, s)
+    hides = "identity" in (s.stream.private_fields or ()) and user.role != "admin"
+    shown = {
+        "supplier": who == "supplier" or met or (is_broker and not hides),
+        "receiver": who == "receiver" or met or is_broker,
+    }
+
+    def side(company: CompanyRow, visible: bool) -> dict[str, Any]:
+        if visible:
             return {"company": company.id, "name": company.name, "sector_isic": company.sector_isic,
                     "contacts": contacts(session, company.id)}  # fmt: skip
         return {"company": None, "name": None, "sector_isic": company.sector_isic,
                 "description": f"a company of sector {company.sector_isic or 'unknown'}"
                 + (f", {link.distance_km:.1f} km away" if link.distance_km is not None else "")}  # fmt: skip
 
-    identity_private = (
-        "identity" in (s.stream.private_fields or ()) and not revealed and who != "supplier"
+    # The matcher's reasons name the receiver ("Cement plant X is ISIC 2394") and its demands' ids:
+    # whoever may not know a side must not read its name there either.
+    hidden = [
+        c for c, key in ((s.supplier, "supplier"), (s.receiver, "receiver")) if not shown[key]
+    ]
+    tokens = _hidden_tokens(session, hidden)
+    reasons = [_redact(r, tokens) for r in link.reasons]
+    events = (
+        []
+        if link.id is None
+        else session.scalars(
+            select(LinkEventRow).where(LinkEventRow.link_id == link.id).order_by(LinkEventRow.id)
+        )
     )
-    # The matcher's reasons name the receiver ("Cement plant X is ISIC 2394"): before the
-    # introduction, a party must not read the other's name there either.
-    others = ((s.supplier, who == "supplier"), (s.receiver, who == "receiver"))
-    hidden = [] if revealed else [c for c, mine in others if not mine]
-    reasons = [_redact(r, hidden) for r in link.reasons]
-    events = session.scalars(
-        select(LinkEventRow).where(LinkEventRow.link_id == link.id).order_by(LinkEventRow.id)
-    )
-    measured = session.scalars(
-        select(LinkMeasurementRow)
-        .where(LinkMeasurementRow.link_id == link.id)
-        .order_by(LinkMeasurementRow.month)
+    measured = (
+        []
+        if link.id is None
+        else session.scalars(
+            select(LinkMeasurementRow)
+            .where(LinkMeasurementRow.link_id == link.id)
+            .order_by(LinkMeasurementRow.month)
+        )
     )
     return {
         "id": link.id, "status": link.status, "score": link.score, "use": link.use, "reasons": reasons,
         "sources": link.sources, "distance_km": link.distance_km,
-        "supply": None if identity_private else link.supply_id, "supply_name": s.stream.name, "kind": s.stream.kind,
-        "supplier": side(s.supplier, who == "supplier"), "receiver": side(s.receiver, who == "receiver"),
+        "supply": link.supply_id if shown["supplier"] or not hides else None,
+        "supply_name": s.stream.name, "kind": s.stream.kind,
+        "supplier": side(s.supplier, shown["supplier"]), "receiver": side(s.receiver, shown["receiver"]),
         "consent": {"supplier": link.supplier_consent, "receiver": link.receiver_consent},
         "events": [{"at": e.at.isoformat(), "user": e.user_id, "action": e.action, "from": e.from_status, "to": e.to_status} for e in events],
         "measurements": [{"month": x.month, "quantity": x.quantity, "unit": x.unit} for x in measured],
@@ -249,12 +316,33 @@ def links_of_company(session: Session, company_id: str) -> list[LinkRow]:
     return [rows[k] for k in sorted(rows)]
 
 
-def suggest_for_park(engine: Engine, park_id: str, user: User, top: int = 3) -> int:
-    """Run the matcher on a stored park and store its matches as suggested links."""
-    from symbiolink.matching import Matcher
+_MATCHER_LOCK = threading.Lock()
+
+
+@cache
+def shared_matcher() -> Matcher:
+    """One matcher per process: building it (the knowledge base, the classifier) takes seconds."""
+    return Matcher()
+
+
+def match_stored(
+    engine: Engine, park_id: str, top: int = 5, *, demands: bool = False
+) -> tuple[ParkFile, list[Match], list[DemandMatch]]:
+    """The stored park, its matches (``top`` receivers per supply) and, with ``demands``, the
+    supplies that could meet each demand. Matching runs one at a time (the matcher's caches are
+    shared)."""
     from symbiolink.store.registry import export_park
 
     park = export_park(engine, [park_id])
-    matches = Matcher().match(park, top=top)
+    with _MATCHER_LOCK:
+        matcher = shared_matcher()
+        matches = matcher.match(park, top=top)
+        by_demand = matcher.match_demands(park, top=top) if demands else []
+    return park, matches, by_demand
+
+
+def suggest_for_park(engine: Engine, park_id: str, user: User, top: int = 3) -> int:
+    """Run the matcher on a stored park and store its matches as suggested links."""
+    _park, matches, _ = match_stored(engine, park_id, top)
     with Session(engine) as session, session.begin():
         return suggest(session, matches, user)
