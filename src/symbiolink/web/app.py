@@ -10,6 +10,7 @@ the route functions' names, so they stay stable.
 from __future__ import annotations
 
 import math
+import os
 import secrets
 import time
 from collections import defaultdict, deque
@@ -25,6 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from symbiolink import __version__
 from symbiolink.errors import ParkFileError, SymbiolinkError
@@ -49,6 +51,7 @@ from symbiolink.store.registry import _stream_row, stream_from_row
 from symbiolink.web import access
 from symbiolink.web.limits import MAX_JSON_DEPTH, MAX_ROWS, json_depth
 from symbiolink.web.pages import pages
+from symbiolink.web.park_pages import TILE_HOST, http_error, park_pages
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 #: Cells of an aggregate with fewer companies than this are suppressed.
@@ -524,6 +527,13 @@ def _validated(doc: dict[str, Any]) -> Stream:
     return stream
 
 
+class _PlotlyJS(StaticFiles):
+    """Only ``plotly.min.js`` of the installed plotly package's data folder."""
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        return super().lookup_path(path) if path == "plotly.min.js" else ("", None)
+
+
 def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAPI:
     """The application on the database at ``url`` (migrated on start). ``secure_cookies=False`` only
     for tests over plain http."""
@@ -541,6 +551,11 @@ def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAP
     app.state.secure_cookies = secure_cookies
     app.include_router(api)
     app.include_router(pages)
+    app.include_router(park_pages)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    # plotly.js comes with the plotly package the figures are made with (same version, and 4 MB
+    # that need not be in the repository); Leaflet and htmx are vendored.
+    app.mount("/static/plotly", _PlotlyJS(packages=[("plotly", "package_data")]), name="plotly")
     app.mount("/static", StaticFiles(packages=[("symbiolink", "web/static")]), name="static")
 
     @app.middleware("http")
@@ -560,7 +575,10 @@ def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAP
         response = await call_next(request)
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+            # Scripts only from this site (no inline script); styles inline too, as plotly.js and
+            # htmx insert them; map tiles from OpenStreetMap.
+            f"default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: {TILE_HOST}; "
+            "frame-ancestors 'none'",
         )
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

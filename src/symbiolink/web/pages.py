@@ -2,8 +2,9 @@
 
 Sessions ride on a secure, HttpOnly, SameSite=Lax cookie holding a token of the same kind as the
 API's bearer tokens (only its hash is stored). Every form carries a CSRF token: an HMAC of the
-session token with the server's secret (a random cookie before login). Pages for now: log in, my
-company (streams, the Excel template, upload, links with their reasons and workflow buttons).
+session token with the server's secret (a random cookie before login). Pages here: log in, my
+company (streams, the Excel template, upload, links with their reasons and workflow buttons); the
+park's pages, the matching explorer and the link workflow are in :mod:`symbiolink.web.park_pages`.
 """
 
 from __future__ import annotations
@@ -17,17 +18,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from symbiolink.errors import ParkFileError
 from symbiolink.io import parse_park_bytes
 from symbiolink.store import links
 from symbiolink.store.accounts import User, authenticate, issue_token, user_for_token
-from symbiolink.store.models import CompanyRow, LinkMeasurementRow, LinkRow, ParkRow, StreamRow
+from symbiolink.store.models import CompanyRow, LinkRow, StreamRow
 from symbiolink.store.registry import export_park, replace_company_streams
 from symbiolink.web import access
-from symbiolink.web.i18n import LANGUAGES, translator
+from symbiolink.web.i18n import LANGUAGES, number_format, translator
 
 SESSION = "symbiolink_session"
 PRE_CSRF = "symbiolink_csrf"
@@ -37,6 +38,16 @@ pages = APIRouter(include_in_schema=False)
 _env = Environment(
     loader=PackageLoader("symbiolink", "web/templates"), autoescape=select_autoescape(["html"])
 )
+
+
+def lang_href(request: Request, lang: str) -> str:
+    """This page in another language (its query kept; after a form, the start page)."""
+    if request.method != "GET" or request.headers.get("hx-request"):
+        return f"/?lang={lang}"
+    return str(request.url.include_query_params(lang=lang).replace(scheme="", netloc=""))
+
+
+_env.globals["lang_href"] = lang_href
 
 
 def _engine(request: Request) -> Engine:
@@ -62,7 +73,9 @@ def _check_csrf(request: Request, seed: str, given: str) -> None:
 
 def _render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     lang = _lang(request)
-    html = _env.get_template(template).render(request=request, _=translator(lang), lang=lang, **ctx)
+    html = _env.get_template(template).render(
+        request=request, _=translator(lang), num=number_format(lang), lang=lang, **ctx
+    )
     response = HTMLResponse(html, status_code=status)
     if request.query_params.get("lang") in LANGUAGES:
         response.set_cookie(
@@ -86,9 +99,19 @@ def _require(request: Request) -> tuple[User, str]:
 SessionUser = Annotated[tuple[User, str], Depends(_require)]
 
 
+def home_of(user: User) -> str:
+    """Where a user starts: a company's page, a park's dashboard, or the list of parks."""
+    if user.role in ("park_manager", "facilitator") and len(user.parks) == 1:
+        return f"/park/{user.parks[0]}"
+    if user.role in ("admin", "facilitator"):
+        return "/parks"
+    return "/me"
+
+
 @pages.get("/")
 def home(request: Request) -> Response:
-    return RedirectResponse("/me" if _session_user(request) else "/login", status_code=303)
+    user = _session_user(request)
+    return RedirectResponse(home_of(user) if user else "/login", status_code=303)
 
 
 @pages.get("/login")
@@ -116,7 +139,7 @@ def login_submit(
             request, "login.html", status=401, csrf=csrf, error=_("Wrong e-mail or password.")
         )
     token = issue_token(_engine(request), user)
-    response = RedirectResponse("/me", status_code=303)
+    response = RedirectResponse(home_of(user), status_code=303)
     response.set_cookie(
         SESSION,
         token,
@@ -160,68 +183,6 @@ def _company_context(request: Request, user: User, token: str, **extra: Any) -> 
 def my_company(request: Request, session: SessionUser) -> HTMLResponse:
     user, token = session
     return _render(request, "me.html", **_company_context(request, user, token))
-
-
-@pages.get("/park/{park_id}")
-def park_dashboard(request: Request, park_id: str, session: SessionUser) -> HTMLResponse:
-    """Key figures of a park for its manager, facilitators and admins: companies, streams by kind,
-    links by workflow step, and measured beside estimated quantities of operating links."""
-    user, token = session
-    if user.role not in ("admin", "park_manager", "facilitator") or not access.sees_park(
-        user, park_id
-    ):
-        raise HTTPException(
-            403, "the park dashboard is for the park's manager, its facilitators and admins"
-        )
-    engine = _engine(request)
-    with Session(engine) as s:
-        park = s.get(ParkRow, park_id)
-        if park is None:
-            raise HTTPException(404, f"no park {park_id!r}")
-        companies = s.scalars(select(CompanyRow).where(CompanyRow.park_id == park_id)).all()
-        ids = {c.id for c in companies}
-        streams = (
-            s.scalars(select(StreamRow).where(StreamRow.company_id.in_(ids))).all() if ids else []
-        )
-        kinds: dict[tuple[str, str], int] = {}
-        for st in streams:
-            kinds[(st.direction, st.kind)] = kinds.get((st.direction, st.kind), 0) + 1
-        # A link between two of the park's companies is listed under both: view it once.
-        by_id: dict[int, dict[str, Any]] = {}
-        for company in companies:
-            for link in links.links_of_company(s, company.id):
-                if link.id not in by_id:
-                    by_id[link.id] = links.view(s, link, user)
-        rows = list(by_id.values())
-        by_status = {
-            status: sum(1 for r in rows if r["status"] == status) for status in links.STATUSES
-        }
-        measured = s.execute(
-            select(LinkMeasurementRow.link_id, func.sum(LinkMeasurementRow.quantity), func.count())
-            .where(LinkMeasurementRow.link_id.in_([r["id"] for r in rows]))
-            .group_by(LinkMeasurementRow.link_id)
-        ).all()  # fmt: skip
-        stream_q = {
-            st.id: st
-            for st in s.scalars(
-                select(StreamRow).where(
-                    StreamRow.id.in_([r["supply"] for r in rows if r["supply"]])
-                )
-            )
-        }
-        operating = []
-        for link_id, total, months in measured:
-            r = by_id[link_id]
-            found = stream_q.get(r["supply"] or "")
-            estimate = (
-                None
-                if found is None or found.quantity_canonical is None
-                else found.quantity_canonical / 12.0
-            )
-            operating.append({"link": r, "measured_per_month": total / months, "estimated_per_month": estimate,
-                              "unit": None if found is None else found.unit_canonical})  # fmt: skip
-    return _render(request, "park.html", user=user, csrf=_csrf(request, token), park=park, companies=len(companies),
-                   kinds=sorted(kinds.items()), by_status=by_status, links=rows, operating=operating)  # fmt: skip
 
 
 @pages.get("/template.xlsx")
@@ -276,20 +237,13 @@ async def upload(
                    **_company_context(request, user, token, problems=problems, message=message))  # fmt: skip
 
 
-@pages.post("/links/{link_id}/action")
-def link_action(
-    request: Request,
-    link_id: int,
-    session: SessionUser,
-    action: Annotated[str, Form()],
-    csrf: Annotated[str, Form()],
-) -> HTMLResponse:
-    """One workflow step from a button; answers the link's row (htmx swaps it in)."""
-    user, token = session
-    _check_csrf(request, token, csrf)
-    engine = _engine(request)
+def apply_action(
+    request: Request, link_id: int, user: User, action: str
+) -> tuple[dict[str, Any], str | None]:
+    """One workflow step by ``user`` on a link they are a party to or broker of (else 404): the
+    link's view afterwards and the reason the step was refused, if it was."""
     error = None
-    with Session(engine) as s, s.begin():
+    with Session(_engine(request)) as s, s.begin():
         link = s.get(LinkRow, link_id)
         if link is None or (
             links.party(user, links.sides(s, link)) is None
@@ -302,6 +256,21 @@ def link_action(
             error = str(exc)
         s.flush()
         view = links.view(s, link, user)
+    return view, error
+
+
+@pages.post("/links/{link_id}/action")
+def link_action(
+    request: Request,
+    link_id: int,
+    session: SessionUser,
+    action: Annotated[str, Form()],
+    csrf: Annotated[str, Form()],
+) -> HTMLResponse:
+    """One workflow step from a button; answers the link's row (htmx swaps it in)."""
+    user, token = session
+    _check_csrf(request, token, csrf)
+    view, error = apply_action(request, link_id, user, action)
     lang = _lang(request)
     html = _env.get_template("link_row.html").render(
         link=view, user=user, csrf=_csrf(request, token), _=translator(lang), error=error
