@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -508,3 +509,85 @@ def test_the_park_pages_in_the_browser(server: str, world: World, tmp_path: Path
         member.goto(f"{server}/me/matches")
         member.screenshot(path=str(tmp_path / "my-matches-vi.png"))
         browser.close()
+
+
+class _Page(HTMLParser):
+    """What the accessibility checks need of a page: its language, title, skip link, form controls
+    and their labels, and its scripts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lang: str | None = None
+        self.title = ""
+        self.in_title = False
+        self.skip = False
+        self.labels: set[str] = set()
+        self.controls: list[dict[str, str | None]] = []
+        self.scripts: list[dict[str, str | None]] = []
+        self.main_id: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "html":
+            self.lang = a.get("lang")
+        elif tag == "title":
+            self.in_title = True
+        elif tag == "a" and a.get("href") == "#main" and a.get("class") == "skip":
+            self.skip = True
+        elif tag == "main":
+            self.main_id = a.get("id")
+        elif tag == "label" and a.get("for"):
+            self.labels.add(str(a["for"]))
+        elif tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit"):
+            self.controls.append(a)
+        elif tag == "script":
+            self.scripts.append(a)
+
+    def handle_endtag(self, tag: str) -> None:
+        self.in_title = self.in_title and tag != "title"
+
+    def handle_data(self, data: str) -> None:
+        if self.in_title:
+            self.title += data
+
+
+def test_every_page_has_its_language_a_title_a_skip_link_and_labelled_controls(
+    world: World,
+) -> None:
+    manager, member = _client(world, "manager"), _client(world, "member")
+    pages = {manager: [f"/park/{HP}", f"/park/{HP}/matches", f"/park/{HP}/network", "/parks", "/sources",
+                       f"/links/{world.steel_slag_to_asphalt}", f"/park/{CT}"],
+             member: ["/me", "/me/matches", f"/links/{world.steam_to_brewery}"]}  # fmt: skip
+    titles = set()
+    try:
+        for client, paths in pages.items():
+            for path in paths:
+                for lang in ("en", "vi"):
+                    r = client.get(path, params={"lang": lang})
+                    page = _Page()
+                    page.feed(r.text)
+                    where = f"{path} ({lang})"
+                    assert page.lang == lang and page.skip and page.main_id == "main", where
+                    assert page.title.strip() and page.title.strip() != "symbiolink", where
+                    titles.add(page.title)
+                    unlabelled = [
+                        c
+                        for c in page.controls
+                        if c.get("id") not in page.labels and not c.get("aria-label")
+                    ]
+                    assert unlabelled == [], where
+                    # No inline script: code comes from files, data from JSON blocks.
+                    assert all(
+                        s.get("src") or s.get("type") == "application/json" for s in page.scripts
+                    ), where
+        assert len(titles) >= 10  # each page says what it is
+        policy = manager.get(f"/park/{HP}").headers["content-security-policy"]
+        assert "img-src 'self' data: https://tile.openstreetmap.org" in policy
+        assert "script-src" not in policy and "unsafe-inline" not in policy.split("style-src")[0]
+        assert manager.get("/static/plotly/plotly.min.js").status_code == 200
+        assert (
+            manager.get("/static/plotly/templates/plotly.json").status_code == 404
+        )  # that file only
+    finally:
+        manager.__exit__(None, None, None)
+        member.__exit__(None, None, None)
