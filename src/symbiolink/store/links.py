@@ -81,6 +81,15 @@ def broker(user: User, s: Sides) -> bool:
     )
 
 
+def visible(session: Session, user: User, link_id: int) -> LinkRow | None:
+    """The link, if ``user`` is a party to it or a broker of it (to anyone else it does not exist)."""
+    link = session.get(LinkRow, link_id)
+    if link is None:
+        return None
+    s = sides(session, link)
+    return link if party(user, s) is not None or broker(user, s) else None
+
+
 def suggest(session: Session, matches: list[Match], user: User | None = None) -> int:
     """Store matches as suggested links (those not linked yet); returns how many are new."""
     now = datetime.now(UTC)

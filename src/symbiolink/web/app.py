@@ -428,11 +428,8 @@ class Measurement(BaseModel):
 
 
 def _link_or_404(session: Session, user: User, link_id: int) -> LinkRow:
-    link = session.get(LinkRow, link_id)
+    link = links.visible(session, user, link_id)
     if link is None:
-        raise HTTPException(404, f"no link {link_id}")
-    s = links.sides(session, link)
-    if links.party(user, s) is None and not links.broker(user, s):
         raise HTTPException(404, f"no link {link_id}")
     return link
 

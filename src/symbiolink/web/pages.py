@@ -25,7 +25,7 @@ from symbiolink.errors import ParkFileError
 from symbiolink.io import parse_park_bytes
 from symbiolink.store import links
 from symbiolink.store.accounts import User, authenticate, issue_token, user_for_token
-from symbiolink.store.models import CompanyRow, LinkRow, StreamRow
+from symbiolink.store.models import CompanyRow, StreamRow
 from symbiolink.store.registry import export_park, replace_company_streams
 from symbiolink.web import access
 from symbiolink.web.i18n import LANGUAGES, number_format, translator
@@ -244,11 +244,8 @@ def apply_action(
     link's view afterwards and the reason the step was refused, if it was."""
     error = None
     with Session(_engine(request)) as s, s.begin():
-        link = s.get(LinkRow, link_id)
-        if link is None or (
-            links.party(user, links.sides(s, link)) is None
-            and not links.broker(user, links.sides(s, link))
-        ):
+        link = links.visible(s, user, link_id)
+        if link is None:
             raise HTTPException(404, "no such link")
         try:
             links.act(s, link, user, action)

@@ -517,11 +517,8 @@ def network_view(request: Request, park_id: str, session: SessionUser) -> HTMLRe
 
 
 def _link_or_404(s: Session, user: User, link_id: int) -> LinkRow:
-    link = s.get(LinkRow, link_id)
+    link = links.visible(s, user, link_id)
     if link is None:
-        raise HTTPException(404, f"no link {link_id}")
-    sides = links.sides(s, link)
-    if links.party(user, sides) is None and not links.broker(user, sides):
         raise HTTPException(404, f"no link {link_id}")
     return link
 
