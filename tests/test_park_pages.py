@@ -138,7 +138,7 @@ PAGES: dict[str, dict[str, tuple[int, int]]] = {
 }  # fmt: skip
 
 
-def test_who_may_open_each_page(world: World) -> None:
+def test_who_may_open_each_page_and_what_every_page_has(world: World) -> None:
     own = {"park": HP, "link": world.steel_slag_to_asphalt}
     other = {"park": CT, "link": world.other_park_link}
     with TestClient(create_app(world.url, secure_cookies=False)) as anonymous:
@@ -156,6 +156,7 @@ def test_who_may_open_each_page(world: World) -> None:
                 assert "<html" in refused.text and "manager" in refused.text
         finally:
             client.__exit__(None, None, None)
+    _every_page_has_its_language_a_title_a_skip_link_and_labelled_controls(world)
 
 
 # -- what each role may not see --------------------------------------------------------------------
@@ -313,6 +314,7 @@ def _count(w: World, model: Any) -> int:
 
 
 def test_the_link_page_moves_a_link_on_and_takes_measurements(world: World) -> None:
+    """Also: the buttons offered are exactly the steps the workflow takes."""
     member, cement, manager = (
         _client(world, "member"),
         _client(world, "cement"),
@@ -380,9 +382,10 @@ def test_the_link_page_moves_a_link_on_and_takes_measurements(world: World) -> N
     finally:
         for c in (member, cement, manager):
             c.__exit__(None, None, None)
+    _allowed_actions_are_exactly_those_the_workflow_takes(world)
 
 
-def test_allowed_actions_are_exactly_those_the_workflow_takes(world: World) -> None:
+def _allowed_actions_are_exactly_those_the_workflow_takes(world: World) -> None:
     engine = make_engine(world.url)
     third = add_user(engine, "third@example.org", PASSWORD, "company_member", company="hp-brick")
     people = {**world.users, "third": third}
@@ -551,7 +554,7 @@ class _Page(HTMLParser):
             self.title += data
 
 
-def test_every_page_has_its_language_a_title_a_skip_link_and_labelled_controls(
+def _every_page_has_its_language_a_title_a_skip_link_and_labelled_controls(
     world: World,
 ) -> None:
     manager, member = _client(world, "manager"), _client(world, "member")

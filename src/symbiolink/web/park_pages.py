@@ -111,6 +111,11 @@ class Flow:
     quantity: float | None
 
     @property
+    def private_quantity(self) -> bool:
+        """The supply states a quantity that the viewer may not see."""
+        return self.quantity is None and self.stream.quantity_canonical is not None
+
+    @property
     def drawable(self) -> bool:
         """Both sides known to the viewer (a hidden owner's links are drawn nowhere)."""
         return bool(self.view["supplier"]["company"] and self.view["receiver"]["company"])
@@ -154,6 +159,12 @@ def drawn_links(flows: list[Flow], *, operating_only: bool = False) -> list[NetL
                                f.stream.kind, "documented" if running else "proposed", f.link.demand_id,
                                share, distance_km=f.link.distance_km))  # fmt: skip
     return out
+
+
+def _private_in(flows: list[Flow], drawn: list[NetLink]) -> int:
+    """How many of the drawn links have a quantity the viewer may not see."""
+    private = {f.link.supply_id for f in flows if f.private_quantity}
+    return sum(1 for x in drawn if x.supply in private)
 
 
 def monthly(f: Flow) -> dict[str, Any]:
@@ -264,7 +275,7 @@ def park_dashboard(request: Request, park_id: str, session: SessionUser) -> HTML
         operating=operating, figures=figures, names=names, label=_label,
         map_json=_json_block(json.dumps(map_data)), placed=placed,
         hidden_owner=sum(1 for f in flows if not f.drawable and f.link.status != "ended"),
-        hidden_quantity=sum(1 for x in drawn if x.quantity is None),
+        hidden_quantity=_private_in(flows, drawn), no_quantity=sum(1 for x in drawn if x.quantity is None) - _private_in(flows, drawn),
     )  # fmt: skip
 
 
@@ -509,7 +520,7 @@ def network_view(request: Request, park_id: str, session: SessionUser) -> HTMLRe
     return _render(request, "network.html", user=user, csrf=_csrf(request, token), park=park, metrics=m,
                    rows=rows, figure=_json_block(fig.to_json()) if drawn else None, which=which,
                    hidden_owner=sum(1 for f in flows if not f.drawable and f.link.status != "ended"),
-                   hidden_quantity=sum(1 for x in drawn if x.quantity is None), kinds=KINDS,
+                   hidden_quantity=_private_in(flows, drawn), no_quantity=sum(1 for x in drawn if x.quantity is None) - _private_in(flows, drawn), kinds=KINDS,
                    units=CANONICAL_UNIT)  # fmt: skip
 
 
