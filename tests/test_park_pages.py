@@ -251,6 +251,8 @@ def test_the_explorer_filters_and_turns_a_match_into_a_suggestion(world: World) 
         )
         kinds = re.findall(r'data-kind="(\w+)"', water.text)
         assert kinds and set(kinds) == {"water"}
+        restore = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+        assert "<html" in manager.get(f"/park/{HP}/matches?kind=water", headers=restore).text
         steel = manager.get(
             f"/park/{HP}/matches?company=hp-steel", headers={"HX-Request": "true"}
         ).text

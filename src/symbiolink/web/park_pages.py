@@ -78,7 +78,10 @@ EXPLORER_TOP = 5
 
 
 def _fragment(request: Request) -> bool:
-    return bool(request.headers.get("hx-request"))
+    """An htmx request for a part of the page (when htmx restores history it wants the whole)."""
+    return bool(request.headers.get("hx-request")) and not request.headers.get(
+        "hx-history-restore-request"
+    )
 
 
 def _json_block(text: str) -> Markup:
