@@ -27,24 +27,41 @@ _ENTRY = re.compile(r"^- `([a-z][\w.-]*:[^`]+)` — (.*)$")
 
 @cache
 def citations() -> dict[str, str]:
-    """Every tag of ``SOURCES.md`` with its citation as one line of plain text (no Markdown)."""
+    """Every tag of ``SOURCES.md`` with its citation as one line of plain text (no Markdown).
+
+    A tag's first entry is its citation; a later entry of the same tag (section 7.3 lists the
+    processes that cite a source of the exchange patterns too) is added to it."""
     text = (
         resources.files("symbiolink")
         .joinpath("data", "knowledge", "SOURCES.md")
         .read_text(encoding="utf-8")
     )
-    out: dict[str, str] = {}
+    entries: dict[str, list[str]] = defaultdict(list)
     tag: str | None = None
     for line in text.splitlines():
         found = _ENTRY.match(line)
         if found:
             tag = found.group(1)
-            out[tag] = found.group(2).strip()
+            entries[tag].append(found.group(2).strip())
         elif tag is not None and line.startswith("  ") and line.strip():
-            out[tag] += " " + line.strip()
+            entries[tag][-1] += " " + line.strip()
         else:
             tag = None
+    out = {}
+    for key, (first, *later) in entries.items():
+        out[key] = " ".join([first, *(f"Also cited for the processes: {x}" for x in later)])
     return {k: re.sub(r"[*`]", "", v) for k, v in out.items()}
+
+
+@cache
+def used_tags() -> frozenset[str]:
+    """The tags that the shipped knowledge (exchange patterns, MAESTRI, processes) carries."""
+    from symbiolink.knowledge.base import default_knowledge
+    from symbiolink.knowledge.processes import default_processes
+
+    return frozenset({e.tag for e in default_knowledge().evidence}) | {
+        t for p in default_processes() for t in p.tags
+    }
 
 
 @cache

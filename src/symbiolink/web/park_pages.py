@@ -41,7 +41,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from symbiolink.analytics import NetLink, losses, metrics
 from symbiolink.analytics.pictures import network_figure, sankey
 from symbiolink.errors import SymbiolinkError
-from symbiolink.knowledge.sources import MAESTRI_CITATION, anchor, citations, describe
+from symbiolink.knowledge.sources import MAESTRI_CITATION, anchor, citations, describe, used_tags
 from symbiolink.matching import DemandMatch, Match
 from symbiolink.model.park import FORMAT, ParkFile
 from symbiolink.model.units import (
@@ -683,7 +683,12 @@ def link_measure(
 def knowledge_sources(request: Request, session: SessionUser) -> HTMLResponse:
     """Every provenance tag of the knowledge with its citation; MAESTRI cases as one entry."""
     user, token = session
-    entries = [{"tag": t, "anchor": anchor(t), "about": c} for t, c in sorted(citations().items())]
+    used = used_tags()
+    entries = [
+        {"tag": t, "anchor": anchor(t), "about": c}
+        for t, c in sorted(citations().items())
+        if t in used
+    ]
     return _render(request, "sources.html", user=user, csrf=_csrf(request, token), entries=entries,
                    maestri=MAESTRI_CITATION)  # fmt: skip
 
