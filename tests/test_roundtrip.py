@@ -167,5 +167,10 @@ def test_text_excel_cannot_hold_is_refused_with_its_path(tmp_path: Path) -> None
     with pytest.raises(ParkFileError) as info:
         write_park(park, tmp_path / "p.xlsx")
     assert info.value.issues[0].path == "streams[1].name"
+    # Nor does a park file take it: a park read from any format can be written to every other.
     write_park(park, tmp_path / "p.json")
-    assert read_park(tmp_path / "p.json").streams[1].name == "bell\x07"
+    with pytest.raises(ParkFileError) as info:
+        read_park(tmp_path / "p.json")
+    assert [(i.path, i.message) for i in info.value.errors] == [
+        ("streams[1].name", "contains U+0007, a control character, at position 4")
+    ]

@@ -11,9 +11,15 @@ from symbiolink.errors import Issue
 from symbiolink.io.tabular import LIST_NAMES, cell_text, cell_value, park_to_rows, unflatten
 from symbiolink.model.park import FORMAT, ParkFile
 
+#: The longest cell the reader takes (Python's csv module stops at 128 KiB): as much as an upload,
+#: so that a cell that is too long gets the validator's message with its path.
+MAX_CELL = 20 * 2**20
+
 
 def read_folder(folder: Path) -> tuple[dict[str, Any] | None, dict[str, list[str]], list[Issue]]:
     """Read a folder of CSV files into a park document, with each item's file and line."""
+    if csv.field_size_limit() < MAX_CELL:
+        csv.field_size_limit(MAX_CELL)
     issues: list[Issue] = []
     doc: dict[str, Any] = {"format": FORMAT}
     where: dict[str, list[str]] = {}

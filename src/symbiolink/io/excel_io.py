@@ -9,7 +9,7 @@ from typing import Any, BinaryIO
 
 from symbiolink.errors import Issue, ParkFileError
 from symbiolink.io.tabular import LIST_NAMES, park_to_rows, unflatten
-from symbiolink.model.park import FORMAT, ParkFile
+from symbiolink.model.park import FORMAT, ParkFile, storable_problem
 from symbiolink.model.schema import Attribute, attributes
 from symbiolink.model.units import COMMON_UNITS
 
@@ -104,7 +104,6 @@ def write_workbook(park: ParkFile | None, path: Path | BinaryIO, *, template: bo
     """Write a park (or, with ``park=None``, an empty template) as an .xlsx workbook (to a path or a
     binary file object)."""
     from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.comments import Comment
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -156,16 +155,11 @@ def write_workbook(park: ParkFile | None, path: Path | BinaryIO, *, template: bo
             for c, name in enumerate(columns, start=1):
                 if name in row:
                     value = row[name]
-                    if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
+                    # A park read from a file cannot fail this; one built in memory may.
+                    problem = storable_problem(value)
+                    if problem is not None:
                         raise ParkFileError(
-                            [
-                                Issue(
-                                    str(path),
-                                    f"{list_name}[{r - 2}].{name}",
-                                    "contains a control character that an Excel workbook cannot hold",
-                                    "text without control characters, or write JSON or CSV instead",
-                                )
-                            ]
+                            [Issue(str(path), f"{list_name}[{r - 2}].{name}", *problem)]
                         )
                     cell = ws.cell(row=r, column=c, value=value)
                     if isinstance(value, str) and value.startswith("="):

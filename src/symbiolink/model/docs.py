@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from symbiolink.model.park import FORMAT
+from symbiolink.model.park import FORMAT, MAX_EXACT_INTEGER, MAX_NESTING
 from symbiolink.model.schema import LISTS, attributes
 from symbiolink.model.units import (
     ACCEPTED_DIMENSIONS,
@@ -37,6 +37,12 @@ def render_reference() -> str:
         "",
         "A file with any error is rejected whole; `symbiolink validate FILE` lists every error with its "
         "path (`streams[3].unit`), what is wrong and what is accepted. Unknown keys give warnings.",
+        "",
+        "In every format, empty text means absent. So that a park read from one format can be stored "
+        "and written to each other, no value (keys of `properties` included) may hold a control "
+        "character other than tab and line breaks, or half of a surrogate pair; numbers must be finite "
+        f"(JSON's `NaN` and `Infinity` are refused), whole numbers at most 2^53 ({MAX_EXACT_INTEGER:,}) "
+        f"in size, and values nested at most {MAX_NESTING} levels deep.",
         "",
     ]
     for list_name in LISTS:

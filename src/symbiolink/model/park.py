@@ -8,9 +8,19 @@ template, the CSV/Excel readers and ``docs/park-file.md`` are all derived from t
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from symbiolink.model.units import to_canonical
 
@@ -54,7 +64,92 @@ Longitude = Annotated[float, Field(ge=-180.0, le=180.0)]
 ID_ACCEPTED = "letters, digits and . _ : - (no spaces), starting with a letter or digit, at most 128 characters"
 
 
-class _Strict(BaseModel):
+#: Deepest nesting of objects and lists a value may have (``properties.contaminants.COD`` is 2).
+MAX_NESTING = 16
+#: The largest whole number a double (and so a spreadsheet cell) holds exactly: 2^53.
+MAX_EXACT_INTEGER = 2**53
+#: Characters no text may hold: control characters but tab, line feed and carriage return (a
+#: workbook cannot hold them, and NUL no PostgreSQL text), surrogates (not characters: they cannot
+#: be written as UTF-8) and the noncharacters U+FFFE and U+FFFF.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_TEXT_ACCEPTED = "text without control characters (tabs and line breaks are fine)"
+
+
+def storable_problem(value: Any) -> tuple[str, str] | None:
+    r"""Why ``value`` cannot be stored and written back as it is, and what would be accepted; or
+    ``None`` if it can. Text (keys of objects too) must be free of control characters and lone
+    surrogates, numbers finite, whole numbers at most :data:`MAX_EXACT_INTEGER` in size, and
+    nesting at most :data:`MAX_NESTING` levels.
+
+    Examples
+    --------
+    >>> storable_problem({"COD": 80.0, "note": "from line 2"}) is None
+    True
+    >>> storable_problem(["ok", "bad\x00"])[0]
+    'contains U+0000, a control character, at position 3'
+    >>> storable_problem({"\x1b[31m": 1})[0]
+    'a key contains U+001B, a control character, at position 0'
+    >>> storable_problem(float("nan"))
+    ('is not a finite number', 'a finite number')
+    """
+    stack: list[tuple[Any, int, bool]] = [(value, 0, False)]
+    while stack:
+        v, depth, key = stack.pop()
+        if isinstance(v, str):
+            m = _NOT_TEXT.search(v)
+            if m is not None:
+                char = m.group()
+                what = (
+                    "half of a surrogate pair, not a character"
+                    if "\ud800" <= char <= "\udfff"
+                    else "not a character"
+                    if char in "\ufffe\uffff"
+                    else "a control character"
+                )
+                where = "a key contains" if key else "contains"
+                return f"{where} U+{ord(char):04X}, {what}, at position {m.start()}", _TEXT_ACCEPTED
+        elif isinstance(v, float):
+            if not math.isfinite(v):
+                return "is not a finite number", "a finite number"
+        elif isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_EXACT_INTEGER:
+            return (
+                f"is a whole number of {len(str(abs(v)))} digits, more than a spreadsheet keeps exactly",
+                f"whole numbers up to {MAX_EXACT_INTEGER:,} (2^53), or a decimal number such as 1.5e20",
+            )
+        elif isinstance(v, dict | list):
+            if depth >= MAX_NESTING:
+                return (
+                    f"is nested more than {MAX_NESTING} levels deep",
+                    f"at most {MAX_NESTING} levels of objects and lists",
+                )
+            if isinstance(v, dict):
+                stack.extend((k, depth, True) for k in v)
+                stack.extend((x, depth + 1, False) for x in v.values())
+            else:
+                stack.extend((x, depth + 1, False) for x in v)
+    return None
+
+
+def _storable(value: Any) -> Any:
+    problem = storable_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("not_storable", problem[0], {"accepted": problem[1]})
+    return value
+
+
+class Storable(BaseModel):
+    """A model whose every value, extra keys included, can be stored and written back to each
+    format: see :func:`storable_problem`. Park items and the API's request bodies build on it."""
+
+    __pydantic_extra__: dict[str, Annotated[Any, AfterValidator(_storable)]]
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _values_are_storable(cls, value: Any) -> Any:
+        return value if isinstance(value, BaseModel) else _storable(value)
+
+
+class _Strict(Storable):
     model_config = ConfigDict(
         extra="allow",
         allow_inf_nan=False,
@@ -62,6 +157,15 @@ class _Strict(BaseModel):
         frozen=False,
         validate_default=False,
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_text_is_absent(cls, value: Any, info: ValidationInfo) -> Any:
+        # As in a spreadsheet, where an empty cell is absent: so the three formats agree.
+        blank = isinstance(value, str) and not value.strip()
+        if blank and info.field_name and not cls.model_fields[info.field_name].is_required():
+            return None
+        return value
 
 
 class Park(_Strict):

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from symbiolink.codes.ewc import ewc_lookup, ewc_normalise
 from symbiolink.codes.sectors import SYSTEM_NAMES, sector_lookup
 from symbiolink.errors import Issue
-from symbiolink.model.park import FORMAT, Company, Park, ParkFile, Stream
+from symbiolink.model.park import FORMAT, Company, Park, ParkFile, Stream, storable_problem
 from symbiolink.model.schema import LISTS, attribute
 from symbiolink.model.units import (
     ACCEPTED_DIMENSIONS,
@@ -120,6 +120,10 @@ def _translate(err: Any, list_name: str, model: type[BaseModel]) -> tuple[str, s
             f"is too long ({len(value) if isinstance(value, str) else '?'} characters; at most {ctx.get('max_length')})",
             accepted,
         )
+    if kind == "not_storable":
+        return dotted, err["msg"], str(ctx.get("accepted", accepted))
+    if kind == "string_unicode" and (problem := storable_problem(value)) is not None:
+        return dotted, *problem  # a lone surrogate in text: said as for any other text
     if kind == "value_error":
         return dotted, str(ctx.get("error", err.get("msg", "invalid value"))), accepted
     return dotted, f"{err.get('msg', 'invalid value')} (got {_describe(value)})", accepted
