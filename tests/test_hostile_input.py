@@ -451,7 +451,7 @@ def matcher() -> Matcher:
     return Matcher()
 
 
-QUANTITIES = [None, 0.0, 5e-324, 1e-300, 1e-9, 1.0, 1e12, 1e300, 1e308]
+QUANTITIES = [None, 0.0, 5e-324, 1e-300, 1e-9, 1.0, 1e9, 1e12]  # to 1e15 canonical units
 NAMES = ["EAF slag", "fly ash", "steam", "hot water", "effluent", "rice husk", "x", "Nhà máy", "👷", "\u202eevil",
          "tab\tand\nline", "e\u0301", "\u200b", "=1+1", "a" * 2000, "slag slag slag"]  # fmt: skip
 UNITS = {

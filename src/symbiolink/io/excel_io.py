@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from symbiolink.errors import Issue, ParkFileError
-from symbiolink.io.tabular import LIST_NAMES, park_to_rows, unflatten
+from symbiolink.io.tabular import LIST_NAMES, park_to_rows, sheet_value, unflatten
 from symbiolink.model.park import FORMAT, ParkFile, storable_problem
 from symbiolink.model.schema import Attribute, attributes
 from symbiolink.model.units import COMMON_UNITS
@@ -80,7 +81,11 @@ def read_workbook(
                 v is None or (isinstance(v, str) and not v.strip()) for v in values
             ):
                 continue
-            row = {names[c]: v for c, v in enumerate(values) if c < len(names) and names[c]}
+            row = {
+                names[c]: sheet_value(list_name, names[c], v)
+                for c, v in enumerate(values)
+                if c < len(names) and names[c]
+            }
             items.append(unflatten(row))
             places.append(f"sheet {list_name}, row {r}")
         doc[list_name] = items
@@ -155,6 +160,8 @@ def write_workbook(park: ParkFile | None, path: Path | BinaryIO, *, template: bo
             for c, name in enumerate(columns, start=1):
                 if name in row:
                     value = row[name]
+                    if isinstance(value, list):
+                        value = json.dumps(value, ensure_ascii=False)  # read by sheet_value
                     # A park read from a file cannot fail this; one built in memory may.
                     problem = storable_problem(value)
                     if problem is not None:

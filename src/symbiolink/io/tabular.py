@@ -108,6 +108,20 @@ _DECLARED_TEXT: dict[str, set[str]] = {
 }
 
 
+def sheet_value(list_name: str, column: str, value: Any) -> Any:
+    """A workbook cell read back: a cell holds no list, so a list is written as its JSON text, and
+    such text in a column that is not declared text is read as the list again."""
+    listed = isinstance(value, str) and value.lstrip().startswith("[")
+    if listed and column not in _DECLARED_TEXT[list_name]:
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(parsed, list):
+            return parsed
+    return value
+
+
 def cell_value(list_name: str, column: str, text: str) -> Any:
     """Read a CSV cell back. Declared text columns stay text; other cells that read as a JSON
     number, ``true``/``false`` or a list are taken as such (extra properties keep their types)."""

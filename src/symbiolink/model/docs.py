@@ -15,7 +15,7 @@ from symbiolink.model.units import (
     COMMON_UNITS,
     DIMENSION_WORDS,
 )
-from symbiolink.model.validate import PLAUSIBLE_MAX
+from symbiolink.model.validate import MAX_QUANTITY, PLAUSIBLE_MAX
 
 
 def _cell(text: object) -> str:
@@ -38,7 +38,8 @@ def render_reference() -> str:
         "A file with any error is rejected whole; `symbiolink validate FILE` lists every error with its "
         "path (`streams[3].unit`), what is wrong and what is accepted. Unknown keys give warnings.",
         "",
-        "In every format, empty text means absent. So that a park read from one format can be stored "
+        "In every format, empty text and empty objects mean absent, and line breaks are read as line "
+        "feeds. So that a park read from one format can be stored "
         "and written to each other, no value (keys of `properties` included) may hold a control "
         "character other than tab and line breaks, or half of a surrogate pair; numbers must be finite "
         f"(JSON's `NaN` and `Infinity` are refused), whole numbers at most 2^53 ({MAX_EXACT_INTEGER:,}) "
@@ -67,13 +68,14 @@ def render_reference() -> str:
         "fits the kind; `m3`, `km2` and `Nm3` are read as cubic/square metres. Each kind is normalised "
         "to one canonical unit for computing; the user's own value and unit are kept for display and export.",
         "",
-        "| kind | accepts | canonical unit | flagged above |",
-        "|---|---|---|---|",
+        "| kind | accepts | canonical unit | flagged above | refused above |",
+        "|---|---|---|---|---|",
     ]
     for kind, dims in ACCEPTED_DIMENSIONS.items():
         accepts = "; ".join(DIMENSION_WORDS[d] for d in dims)
         lines.append(
-            f"| `{kind}` | {accepts} | `{CANONICAL_UNIT[kind]}` | {PLAUSIBLE_MAX[kind]:.0e} {CANONICAL_UNIT[kind]} (warning) |"
+            f"| `{kind}` | {accepts} | `{CANONICAL_UNIT[kind]}` | {PLAUSIBLE_MAX[kind]:.0e} {CANONICAL_UNIT[kind]} (warning) "
+            f"| {MAX_QUANTITY:.0e} {CANONICAL_UNIT[kind]} |"
         )
     lines += [
         "",

@@ -160,12 +160,14 @@ class _Strict(Storable):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _blank_text_is_absent(cls, value: Any, info: ValidationInfo) -> Any:
-        # As in a spreadsheet, where an empty cell is absent: so the three formats agree.
-        blank = isinstance(value, str) and not value.strip()
-        if blank and info.field_name and not cls.model_fields[info.field_name].is_required():
-            return None
-        return value
+    def _text_as_a_sheet_keeps_it(cls, value: Any, info: ValidationInfo) -> Any:
+        # As in a spreadsheet, where an empty cell is absent and a line ends in a line feed (a
+        # workbook's XML turns CR into LF): so the three formats agree.
+        if not isinstance(value, str):
+            return value
+        if not value.strip() and info.field_name:
+            return None if not cls.model_fields[info.field_name].is_required() else value
+        return _line_feeds(value)
 
 
 class Park(_Strict):
@@ -264,6 +266,37 @@ class Company(_Strict):
 NonNegative = Annotated[float, Field(ge=0.0)]
 
 
+def _line_feeds(text: str) -> str:
+    r"""``text`` with its line breaks (CR LF, CR) as line feeds.
+
+    >>> _line_feeds("a\r\nb\rc\nd")
+    'a\nb\nc\nd'
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _absent(value: Any) -> bool:
+    """Whether a value is one a spreadsheet cannot tell from an empty cell."""
+    return value is None or value == {} or (isinstance(value, str) and not value.strip())
+
+
+def _pruned(value: Any) -> Any:
+    """``value`` without the members of its objects that are absent (at any depth of objects;
+    lists are kept whole, as a sheet writes them as JSON text), and its text with line feeds.
+
+    Examples
+    --------
+    >>> _pruned({"a": {"b": None, "c": ""}, "d": [None], "e": 1})
+    {'d': [None], 'e': 1}
+    """
+    if isinstance(value, str):
+        return _line_feeds(value)
+    if not isinstance(value, dict):
+        return value
+    kept = {_line_feeds(k): _pruned(v) for k, v in value.items()}
+    return {k: v for k, v in kept.items() if not _absent(v)}
+
+
 class StreamProperties(_Strict):
     """Quality and economics of a stream. Further keys are kept and shown."""
 
@@ -331,17 +364,19 @@ class StreamProperties(_Strict):
     def _blank_extras_are_absent(self) -> StreamProperties:
         # As in a spreadsheet, an empty value means absent; so the three formats agree.
         if self.model_extra:
-            for key in [
-                k
-                for k, v in self.model_extra.items()
-                if v is None or (isinstance(v, str) and not v.strip())
-            ]:
-                del self.model_extra[key]
+            for key, value in list(self.model_extra.items()):
+                value = _pruned(value)
+                if _absent(value):
+                    del self.model_extra[key]
+                else:
+                    self.model_extra[key] = value
         return self
 
     @field_validator("contaminants", "max_contaminants", mode="before")
     @classmethod
     def _no_empty_names(cls, v: Any) -> Any:
+        if v == {}:
+            return None  # no contaminants named: as absent, which is all a sheet can say
         if isinstance(v, dict):
             for k in v:
                 if not str(k).strip():

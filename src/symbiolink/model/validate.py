@@ -31,6 +31,9 @@ from symbiolink.model.units import (
 #: Quantities above these (in canonical units) are flagged as suspicious, not rejected: the largest
 #: single sites are well below them (a 10 Mt/yr steelworks, a 2 GW plant's cooling water).
 PLAUSIBLE_MAX: dict[str, float] = {"material": 1e8, "water": 5e5, "energy": 1e8}
+#: Quantities above this (in canonical units) are refused: ten million times more than any site, so
+#: surely a mistake, and sums and products of such numbers overflow (an aggregate, a cost).
+MAX_QUANTITY = 1e15
 
 
 class Located:
@@ -377,11 +380,12 @@ def _check_quantity(
             "a mass rate, or add properties.density_t_m3",
             warning=True,
         )
-    elif not math.isfinite(value):
+    elif not math.isfinite(value) or value > MAX_QUANTITY:
         yield loc.issue(
             f"{path}.quantity",
-            f"{s.quantity} {s.unit} overflows when converted to {CANONICAL_UNIT[s.kind]}",
-            "a smaller number",
+            f"{s.quantity:g} {s.unit} is {value:.3g} {CANONICAL_UNIT[s.kind]}, more than any quantity "
+            f"symbiolink takes",
+            f"up to {MAX_QUANTITY:.0e} {CANONICAL_UNIT[s.kind]}",
         )
     elif value > PLAUSIBLE_MAX[s.kind]:
         yield loc.issue(
