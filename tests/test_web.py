@@ -15,45 +15,17 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from symbiolink.cli import app as cli_app
-from symbiolink.model.park import FORMAT, ParkFile
 from symbiolink.store import import_park, make_engine
 from symbiolink.store.accounts import add_user, audit_entries
 from symbiolink.web.app import create_app
-
-PASSWORD = "correct horse battery"
-NAMES = {
-    "a1-slag": "EAF steel slag",
-    "a1-secret": "Mill scale",
-    "a2-ash": "Coal fly ash",
-    "a3-gypsum": "FGD gypsum",
-    "b1-slag": "EAF steel slag",
-}
-
-
-def _park() -> ParkFile:
-    def c(i: str, park: str, isic: str) -> dict[str, Any]:
-        return {"id": i, "name": f"Company {i.upper()}", "park": park, "isic": isic}
-
-    def s(i: str, comp: str, q: float, **kw: Any) -> dict[str, Any]:
-        return {"id": i, "company": comp, "direction": "supply", "kind": "material", "name": NAMES.get(i, i), "quantity": q,
-                "unit": "t/yr", **kw}  # fmt: skip
-
-    return ParkFile.model_validate({
-        "format": FORMAT,
-        "parks": [{"id": "A", "name": "Park A", "country": "VN"}, {"id": "B", "name": "Park B", "country": "VN"}],
-        "companies": [c("a1", "A", "2410"), c("a2", "A", "2394"), c("a3", "A", "3510"), c("b1", "B", "2410"), c("b2", "B", "2394")],
-        "streams": [
-            s("a1-slag", "a1", 600, properties={"price": 5.0, "disposal_cost": 20.0}), s("a1-secret", "a1", 50),
-            s("a2-ash", "a2", 100), s("a3-gypsum", "a3", 300), s("b1-slag", "b1", 900),
-        ],
-    })  # fmt: skip
+from web_park import PASSWORD, platform_park
 
 
 @pytest.fixture
 def api(database_url: str) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
     engine = make_engine(database_url)
     app = create_app(database_url)  # migrates
-    import_park(engine, _park())
+    import_park(engine, platform_park())
     users = {
         "admin": add_user(engine, "admin@example.org", PASSWORD, "admin"),
         "manager": add_user(engine, "manager@example.org", PASSWORD, "park_manager", park="A"),
@@ -172,7 +144,7 @@ def _call(
 
         from symbiolink.analytics.scenarios import split_parks
 
-        doc = next(d for d in split_parks(_park()) if d["parks"][0]["id"] == park)
+        doc = next(d for d in split_parks(platform_park()) if d["parks"][0]["id"] == park)
         return client.post(
             route,
             content=json.dumps(doc).encode(),
@@ -518,7 +490,7 @@ def test_an_upload_is_stored_whole_or_refused_with_every_problem(
     client, h = api
     buf = io.BytesIO()
     path = tmp_path / "park.xlsx"
-    write_park(_park(), path)
+    write_park(platform_park(), path)
     wb = load_workbook(path)
     ws = wb["streams"]
     header = [c.value for c in ws[1]]
@@ -589,7 +561,7 @@ def test_deep_json_and_too_many_rows_get_a_clear_4xx(
     monkeypatch.setattr("symbiolink.web.app.MAX_ROWS", 3)
     r = client.post(
         "/api/v1/parks/import",
-        content=_park().model_dump_json().encode(),
+        content=platform_park().model_dump_json().encode(),
         headers={**h["admin"], "x-filename": "p.json"},
     )
     assert r.status_code == 413 and "at most 3 per upload" in r.text

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -31,7 +31,8 @@ from symbiolink.store.models import (
     UserRow,
 )
 
-ROLES = ("admin", "park_manager", "company_member", "facilitator", "observer")
+Role = Literal["admin", "park_manager", "company_member", "facilitator", "observer"]
+ROLES: tuple[str, ...] = get_args(Role)
 TOKEN_LIFETIME = timedelta(hours=12)
 _hasher = PasswordHasher()
 #: A hash to verify against when the e-mail is unknown, so both failures take the same time.
@@ -51,6 +52,21 @@ class User:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "email": self.email, "role": self.role, "park": self.park_id,
                 "company": self.company_id, "parks": list(self.parks)}  # fmt: skip
+
+
+#: An e-mail address as accounts have them: no spaces or control characters, one @, a dot after.
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
+
+
+def is_email(email: str) -> bool:
+    r"""Whether ``email`` (trimmed, lower case) can be an account's address.
+
+    Examples
+    --------
+    >>> is_email("member@park.vn"), is_email("no at sign"), is_email("nul\x00@park.vn")
+    (True, False, False)
+    """
+    return len(email) <= 254 and _EMAIL.fullmatch(email) is not None
 
 
 def _user(session: Session, row: UserRow) -> User:
@@ -78,7 +94,7 @@ def add_user(
 ) -> User:
     """Create an account; every problem names what is wrong."""
     email = email.strip().lower()
-    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) or len(email) > 254:
+    if not is_email(email):
         raise SymbiolinkError(f"{email!r} is not an e-mail address")
     if role not in ROLES:
         raise SymbiolinkError(f"role {role!r} (accepted: {', '.join(ROLES)})")
@@ -114,8 +130,15 @@ def add_user(
 
 def authenticate(engine: Engine, email: str, password: str) -> User | None:
     """The user, if the password is right (same work whether or not the e-mail exists)."""
+    email = email.strip().lower()
     with Session(engine) as session:
-        row = session.scalar(select(UserRow).where(UserRow.email == email.strip().lower()))
+        # No account has an address that is not one; such a name is not even looked up (a NUL in
+        # it is more than PostgreSQL takes), and costs the same hash as an unknown one.
+        row = (
+            session.scalar(select(UserRow).where(UserRow.email == email))
+            if is_email(email)
+            else None
+        )
         try:
             _hasher.verify(
                 row.password_hash if row is not None and row.active else _DUMMY, password

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -38,8 +38,12 @@ from symbiolink.store.models import (
     UserRow,
 )
 
-STATUSES = ("suggested", "interested", "introduced", "negotiating", "agreed", "operating", "ended")
-ACTIONS = ("interest", "consent", "advance", "end")
+Status = Literal[
+    "suggested", "interested", "introduced", "negotiating", "agreed", "operating", "ended"
+]
+Action = Literal["interest", "consent", "advance", "end"]
+STATUSES: tuple[str, ...] = get_args(Status)
+ACTIONS: tuple[str, ...] = get_args(Action)
 
 
 class WorkflowError(SymbiolinkError):
@@ -182,7 +186,7 @@ def measure(
     """A measured monthly quantity of an operating link (replaces the month's earlier figure)."""
     if link.status != "operating":
         raise WorkflowError(f"measurements are for operating links; this one is {link.status}")
-    if not re.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])", month):
+    if not re.fullmatch(r"(19|20)[0-9]{2}-(0[1-9]|1[0-2])", month):
         raise SymbiolinkError(f"month {month!r} (accepted: YYYY-MM)")
     if not (math.isfinite(quantity) and quantity >= 0):
         raise SymbiolinkError("quantity must be a number >= 0")

@@ -14,11 +14,12 @@ owning company and admins until both sides of a link accept an introduction (the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 from symbiolink.store.accounts import User
 
-PRIVATE_FIELDS = ("quantity", "price", "disposal_cost", "identity")
+PrivateField = Literal["quantity", "price", "disposal_cost", "identity"]
+PRIVATE_FIELDS: tuple[str, ...] = get_args(PrivateField)
 
 
 def sees_park(user: User, park_id: str) -> bool:

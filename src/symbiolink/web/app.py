@@ -9,6 +9,7 @@ the route functions' names, so they stay stable.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import secrets
@@ -18,12 +19,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -31,13 +35,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from symbiolink import __version__
 from symbiolink.errors import ParkFileError, SymbiolinkError
 from symbiolink.io import parse_park_bytes
-from symbiolink.model.park import Stream
+from symbiolink.model.park import ParkFile, Stream
 from symbiolink.model.units import CANONICAL_UNIT
 from symbiolink.model.validate import Located, check_streams
 from symbiolink.store import import_park as store_import
 from symbiolink.store import links, open_store
 from symbiolink.store.accounts import (
-    ROLES,
     User,
     add_user,
     audit,
@@ -52,6 +55,30 @@ from symbiolink.web import access
 from symbiolink.web.limits import MAX_JSON_DEPTH, MAX_ROWS, json_depth
 from symbiolink.web.pages import pages
 from symbiolink.web.park_pages import TILE_HOST, http_error, park_pages
+from symbiolink.web.schemas import (
+    Action,
+    AggregatesPublic,
+    CompanyId,
+    CompanyPublic,
+    ImportPublic,
+    LinkId,
+    LinkPublic,
+    Measurement,
+    ParkId,
+    ParkPublic,
+    ParkSummaryPublic,
+    Privacy,
+    StreamCreate,
+    StreamId,
+    StreamPublic,
+    StreamUpdate,
+    SuggestionsPublic,
+    Token,
+    UserCreate,
+    UserPublic,
+    answers,
+    errors,
+)
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 #: Cells of an aggregate with fewer companies than this are suppressed.
@@ -75,24 +102,6 @@ def _current_user(engine: EngineDep, token: Annotated[str | None, Depends(oauth2
 
 
 CurrentUser = Annotated[User, Depends(_current_user)]
-
-
-class Token(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-
-
-class UserCreate(BaseModel):
-    email: str = Field(max_length=254)
-    password: str = Field(min_length=10, max_length=1000)
-    role: str
-    park: str | None = None
-    company: str | None = None
-    parks: list[str] = Field(default_factory=list, max_length=1000)
-
-
-class Privacy(BaseModel):
-    private: list[str] = Field(max_length=len(access.PRIVATE_FIELDS))
 
 
 def _unique_id(route: APIRoute) -> str:
@@ -126,7 +135,8 @@ def _stream_or_404(session: Session, user: User, stream_id: str) -> tuple[Stream
     return stream, company
 
 
-api = APIRouter(prefix="/api/v1")
+#: Every route with a bearer token may answer 401; each route adds the errors of its own.
+api = APIRouter(prefix="/api/v1", responses=errors(401))
 
 
 class LoginLimiter:
@@ -150,7 +160,7 @@ class LoginLimiter:
         self.failures.pop(key, None)
 
 
-@api.post("/auth/token", response_model=Token, tags=["auth"])
+@api.post("/auth/token", tags=["auth"], responses=errors(400, 422, 429))
 def login(
     request: Request, engine: EngineDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> Token:
@@ -172,11 +182,40 @@ def login(
 
 #: Largest park file the API takes (bytes); bigger uploads get 413.
 MAX_UPLOAD_BYTES = 20 * 2**20
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@api.post("/parks/import", tags=["parks"])
+def _park_file_body() -> dict[str, Any]:
+    """The import's request body in the OpenAPI: the route reads it raw (JSON or a workbook), so it
+    is described here; ``ParkFile`` joins the components in :func:`_openapi`."""
+    return {
+        "required": True,
+        "description": "A park file (symbiolink-park/1) as JSON, or as an Excel workbook.",
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ParkFile"}},
+            XLSX: {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+
+
+@api.post(
+    "/parks/import",
+    tags=["parks"],
+    **answers(ImportPublic, 400, 403, 409, 413, 422),
+    openapi_extra={"requestBody": _park_file_body()},
+)
 async def import_park_file(
-    request: Request, user: CurrentUser, engine: EngineDep
+    request: Request,
+    user: CurrentUser,
+    engine: EngineDep,
+    x_filename: Annotated[
+        str,
+        Header(
+            max_length=255,
+            pattern=r"^[^\x00-\x1f\x7f]*$",
+            description="The file's name (its extension tells the format).",
+        ),
+    ] = "upload",
 ) -> dict[str, Any]:
     """A park file (JSON or Excel, as the request body): validated whole and stored atomically, or
     rejected with every problem and where it is (sheet and row for a workbook). Admins import any
@@ -186,7 +225,7 @@ async def import_park_file(
     data = await request.body()
     if len(data) > MAX_UPLOAD_BYTES:
         raise HTTPException(413, f"the file is over {MAX_UPLOAD_BYTES // 2**20} MB")
-    name = request.headers.get("x-filename", "upload")
+    name = x_filename
     if not data.startswith(b"PK") and json_depth(data) > MAX_JSON_DEPTH:
         raise HTTPException(400, f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
     park, issues = parse_park_bytes(data, file=name)
@@ -218,18 +257,21 @@ async def import_park_file(
     }
 
 
-@api.get("/users/me", tags=["users"])
+@api.get("/users/me", tags=["users"], **answers(UserPublic))
 def read_me(user: CurrentUser) -> dict[str, Any]:
     return user.to_dict()
 
 
-@api.post("/users", status_code=201, tags=["users"])
+@api.post(
+    "/users",
+    status_code=201,
+    tags=["users"],
+    **answers(UserPublic, 400, 403, 422),
+)
 def create_user(body: UserCreate, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
     """An account (admins only)."""
     if user.role != "admin":
         raise HTTPException(403, "only an admin creates accounts")
-    if body.role not in ROLES:
-        raise HTTPException(422, f"role {body.role!r} (accepted: {', '.join(ROLES)})")
     try:
         created = add_user(
             engine,
@@ -246,7 +288,7 @@ def create_user(body: UserCreate, user: CurrentUser, engine: EngineDep) -> dict[
     return created.to_dict()
 
 
-@api.get("/parks", tags=["parks"])
+@api.get("/parks", tags=["parks"], **answers(list[ParkSummaryPublic]))
 def list_parks(user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
     """The parks the user may open (observers: every park's name, for its aggregates)."""
     with Session(engine) as session:
@@ -257,8 +299,12 @@ def list_parks(user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
         ]  # fmt: skip
 
 
-@api.get("/parks/{park_id}", tags=["parks"])
-def read_park(park_id: str, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+@api.get(
+    "/parks/{park_id}",
+    tags=["parks"],
+    **answers(ParkPublic, 403, 404, 422),
+)
+def read_park(park_id: ParkId, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
     with Session(engine) as session:
         p = _park_or_403(session, user, park_id)
         return {
@@ -271,8 +317,12 @@ def read_park(park_id: str, user: CurrentUser, engine: EngineDep) -> dict[str, A
         }
 
 
-@api.get("/parks/{park_id}/companies", tags=["parks"])
-def list_companies(park_id: str, user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
+@api.get(
+    "/parks/{park_id}/companies",
+    tags=["parks"],
+    **answers(list[CompanyPublic], 403, 404, 422),
+)
+def list_companies(park_id: ParkId, user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
     with Session(engine) as session:
         _park_or_403(session, user, park_id)
         rows = session.scalars(
@@ -281,8 +331,12 @@ def list_companies(park_id: str, user: CurrentUser, engine: EngineDep) -> list[d
         return [access.company_view(c) for c in rows]
 
 
-@api.get("/parks/{park_id}/aggregates", tags=["parks"])
-def read_aggregates(park_id: str, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+@api.get(
+    "/parks/{park_id}/aggregates",
+    tags=["parks"],
+    **answers(AggregatesPublic, 403, 404, 422),
+)
+def read_aggregates(park_id: ParkId, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
     """Supplies and demands per kind: how many streams and companies, and the total of the quantities
     that no company keeps private. A cell with fewer than three companies is suppressed, so no total
     is one or two companies' figure."""
@@ -309,19 +363,27 @@ def read_aggregates(park_id: str, user: CurrentUser, engine: EngineDep) -> dict[
             cell["public_total"] += stream.quantity_canonical
             cell["public_companies"].add(company_id)
     out = []
+    # Quantities are at most 1e15 (the validator's limit), so totals are finite; one stored before
+    # that limit may not be, and has no total to show.
     for (direction, kind), cell in sorted(cells.items()):
         shown = len(cell["companies"]) >= MIN_COMPANIES_PER_CELL
         total_ok = shown and len(cell["public_companies"]) >= MIN_COMPANIES_PER_CELL
         out.append({
             "direction": direction, "kind": kind, "unit": CANONICAL_UNIT[kind],
             "streams": cell["streams"] if shown else None, "companies": len(cell["companies"]) if shown else None,
-            "quantity": round(cell["public_total"], 6) if total_ok else None,
+            "quantity": round(cell["public_total"], 6) if total_ok and math.isfinite(cell["public_total"]) else None,
         })  # fmt: skip
     return {"park": park_id, "min_companies_per_cell": MIN_COMPANIES_PER_CELL, "cells": out}
 
 
-@api.get("/companies/{company_id}/streams", tags=["streams"])
-def list_streams(company_id: str, user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
+@api.get(
+    "/companies/{company_id}/streams",
+    tags=["streams"],
+    **answers(list[StreamPublic], 404, 422),
+)
+def list_streams(
+    company_id: CompanyId, user: CurrentUser, engine: EngineDep
+) -> list[dict[str, Any]]:
     with Session(engine) as session:
         company = _company_or_404(session, user, company_id)
         rows = list(
@@ -338,9 +400,14 @@ def list_streams(company_id: str, user: CurrentUser, engine: EngineDep) -> list[
         return [access.stream_view(user, s, company) for s in shown]
 
 
-@api.post("/companies/{company_id}/streams", status_code=201, tags=["streams"])
+@api.post(
+    "/companies/{company_id}/streams",
+    status_code=201,
+    tags=["streams"],
+    **answers(StreamPublic, 400, 403, 404, 409, 422),
+)
 def create_stream(
-    company_id: str, body: dict[str, Any], user: CurrentUser, engine: EngineDep
+    company_id: CompanyId, body: StreamCreate, user: CurrentUser, engine: EngineDep
 ) -> dict[str, Any]:
     """A new stream of the company (its members, its park's manager, admins); validated like a row
     of a park file."""
@@ -348,7 +415,7 @@ def create_stream(
         company = _company_or_404(session, user, company_id)
         if not access.edits_company(user, company_id, company.park_id):
             raise HTTPException(403, f"no right to change the streams of {company_id!r}")
-        stream = _validated({**body, "company": company_id})
+        stream = _validated({**_sent(body), "company": company_id})
         if session.get(StreamRow, stream.id) is not None:
             raise HTTPException(409, f"a stream {stream.id!r} exists already")
         session.add(StreamRow(**_stream_row(stream, 10_000)))
@@ -359,36 +426,48 @@ def create_stream(
         return access.stream_view(user, row, company)
 
 
-@api.get("/streams/{stream_id}", tags=["streams"])
-def read_stream(stream_id: str, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+@api.get(
+    "/streams/{stream_id}",
+    tags=["streams"],
+    **answers(StreamPublic, 404, 422),
+)
+def read_stream(stream_id: StreamId, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
     with Session(engine) as session:
         stream, company = _stream_or_404(session, user, stream_id)
         return access.stream_view(user, stream, company)
 
 
-@api.patch("/streams/{stream_id}", tags=["streams"])
+@api.patch(
+    "/streams/{stream_id}",
+    tags=["streams"],
+    **answers(StreamPublic, 400, 403, 404, 422),
+)
 def update_stream(
-    stream_id: str, body: dict[str, Any], user: CurrentUser, engine: EngineDep
+    stream_id: StreamId, body: StreamUpdate, user: CurrentUser, engine: EngineDep
 ) -> dict[str, Any]:
-    """Change some fields of a stream; the result is validated whole."""
+    """Change some fields of a stream (a field sent as null is removed); the result is validated
+    whole."""
+    changes = _sent(body)
     with Session(engine) as session, session.begin():
         stream, company = _stream_or_404(session, user, stream_id)
         if not access.edits_company(user, company.id, company.park_id):
             raise HTTPException(403, f"no right to change {stream_id!r}")
-        if ("id" in body and body["id"] != stream_id) or (
-            "company" in body and body["company"] != company.id
+        if ("id" in changes and changes["id"] != stream_id) or (
+            "company" in changes and changes["company"] != company.id
         ):
             raise HTTPException(422, "a stream's id and company cannot change")
         current = stream_from_row(stream).model_dump(mode="json", exclude_none=True)
-        merged = _validated({k: v for k, v in {**current, **body}.items() if v is not None})
+        merged = _validated({k: v for k, v in {**current, **changes}.items() if v is not None})
         for key, value in _stream_row(merged, stream.position).items():
             setattr(stream, key, value)
-        record(session, user, "update", f"stream:{stream_id}", fields=sorted(body))
+        record(session, user, "update", f"stream:{stream_id}", fields=sorted(changes))
         return access.stream_view(user, stream, company)
 
 
-@api.delete("/streams/{stream_id}", status_code=204, tags=["streams"])
-def delete_stream(stream_id: str, user: CurrentUser, engine: EngineDep) -> None:
+@api.delete(
+    "/streams/{stream_id}", status_code=204, tags=["streams"], responses=errors(403, 404, 422)
+)
+def delete_stream(stream_id: StreamId, user: CurrentUser, engine: EngineDep) -> None:
     with Session(engine) as session, session.begin():
         stream, company = _stream_or_404(session, user, stream_id)
         if not access.edits_company(user, company.id, company.park_id):
@@ -397,17 +476,15 @@ def delete_stream(stream_id: str, user: CurrentUser, engine: EngineDep) -> None:
         record(session, user, "delete", f"stream:{stream_id}")
 
 
-@api.put("/streams/{stream_id}/privacy", tags=["streams"])
+@api.put(
+    "/streams/{stream_id}/privacy",
+    tags=["streams"],
+    **answers(StreamPublic, 400, 403, 404, 422),
+)
 def set_privacy(
-    stream_id: str, body: Privacy, user: CurrentUser, engine: EngineDep
+    stream_id: StreamId, body: Privacy, user: CurrentUser, engine: EngineDep
 ) -> dict[str, Any]:
     """Which fields the company keeps to itself: quantity, price, disposal_cost, identity."""
-    unknown = sorted(set(body.private) - set(access.PRIVATE_FIELDS))
-    if unknown:
-        raise HTTPException(
-            422,
-            f"not a private field: {', '.join(unknown)} (accepted: {', '.join(access.PRIVATE_FIELDS)})",
-        )
     with Session(engine) as session, session.begin():
         stream, company = _stream_or_404(session, user, stream_id)
         if not access.owns_company(user, company.id):
@@ -417,16 +494,6 @@ def set_privacy(
         return access.stream_view(user, stream, company)
 
 
-class Action(BaseModel):
-    action: str = Field(description="interest, consent, advance or end")
-
-
-class Measurement(BaseModel):
-    month: str = Field(description="YYYY-MM", max_length=7)
-    quantity: float = Field(ge=0)
-    unit: str = Field(max_length=64)
-
-
 def _link_or_404(session: Session, user: User, link_id: int) -> LinkRow:
     link = links.visible(session, user, link_id)
     if link is None:
@@ -434,8 +501,12 @@ def _link_or_404(session: Session, user: User, link_id: int) -> LinkRow:
     return link
 
 
-@api.post("/parks/{park_id}/suggestions", tags=["links"])
-def suggest_links(park_id: str, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+@api.post(
+    "/parks/{park_id}/suggestions",
+    tags=["links"],
+    **answers(SuggestionsPublic, 403, 404, 422),
+)
+def suggest_links(park_id: ParkId, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
     """Match the stored park and keep the matches as suggested links (brokers of the park)."""
     with Session(engine) as session:
         _park_or_403(session, user, park_id)
@@ -446,8 +517,12 @@ def suggest_links(park_id: str, user: CurrentUser, engine: EngineDep) -> dict[st
     return {"park": park_id, "new_links": links.suggest_for_park(engine, park_id, user)}
 
 
-@api.get("/companies/{company_id}/links", tags=["links"])
-def list_links(company_id: str, user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
+@api.get(
+    "/companies/{company_id}/links",
+    tags=["links"],
+    **answers(list[LinkPublic], 403, 404, 422),
+)
+def list_links(company_id: CompanyId, user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
     """The company's links, as the user may see them."""
     with Session(engine) as session:
         company = _company_or_404(session, user, company_id)
@@ -461,14 +536,24 @@ def list_links(company_id: str, user: CurrentUser, engine: EngineDep) -> list[di
         ]
 
 
-@api.get("/links/{link_id}", tags=["links"])
-def read_link(link_id: int, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+@api.get(
+    "/links/{link_id}",
+    tags=["links"],
+    **answers(LinkPublic, 404, 422),
+)
+def read_link(link_id: LinkId, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
     with Session(engine) as session:
         return links.view(session, _link_or_404(session, user, link_id), user)
 
 
-@api.post("/links/{link_id}/actions", tags=["links"])
-def act_on_link(link_id: int, body: Action, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+@api.post(
+    "/links/{link_id}/actions",
+    tags=["links"],
+    **answers(LinkPublic, 400, 403, 404, 409, 422),
+)
+def act_on_link(
+    link_id: LinkId, body: Action, user: CurrentUser, engine: EngineDep
+) -> dict[str, Any]:
     """Move a link along its workflow: interest, consent (to an introduction), advance, end."""
     with Session(engine) as session, session.begin():
         link = _link_or_404(session, user, link_id)
@@ -482,9 +567,14 @@ def act_on_link(link_id: int, body: Action, user: CurrentUser, engine: EngineDep
         return links.view(session, link, user)
 
 
-@api.post("/links/{link_id}/measurements", status_code=201, tags=["links"])
+@api.post(
+    "/links/{link_id}/measurements",
+    status_code=201,
+    tags=["links"],
+    **answers(LinkPublic, 400, 404, 409, 422),
+)
 def add_measurement(
-    link_id: int, body: Measurement, user: CurrentUser, engine: EngineDep
+    link_id: LinkId, body: Measurement, user: CurrentUser, engine: EngineDep
 ) -> dict[str, Any]:
     """A measured monthly quantity of an operating link (the two companies or a broker)."""
     with Session(engine) as session, session.begin():
@@ -497,6 +587,11 @@ def add_measurement(
             raise HTTPException(422, str(exc)) from None
         session.flush()
         return links.view(session, link, user)
+
+
+def _sent(body: StreamCreate | StreamUpdate) -> dict[str, Any]:
+    """The fields a request body carried (a null among them included), as JSON values."""
+    return body.model_dump(mode="json", exclude_unset=True)
 
 
 def _validated(doc: dict[str, Any]) -> Stream:
@@ -531,6 +626,40 @@ class _PlotlyJS(StaticFiles):
         return super().lookup_path(path) if path == "plotly.min.js" else ("", None)
 
 
+class ApiJSONResponse(JSONResponse):
+    """JSON as Starlette writes it, except that text which is not valid Unicode (a lone surrogate,
+    which Python's JSON reads from an escape such as ``\\ud800``) goes out as that escape again
+    rather than failing to encode: an error that quotes the request stays a 4xx."""
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every number that is not finite replaced by its text (``'inf'``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's OpenAPI of the app, with the park file's schema among the components (the import
+    reads its body raw, so FastAPI does not see the model)."""
+    if app.openapi_schema is None:
+        doc = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        park_file = ParkFile.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = doc.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in {**park_file.pop("$defs", {}), "ParkFile": park_file}.items():
+            components.setdefault(name, schema)
+        app.openapi_schema = doc
+    return app.openapi_schema
+
+
 def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAPI:
     """The application on the database at ``url`` (migrated on start). ``secure_cookies=False`` only
     for tests over plain http."""
@@ -540,7 +669,7 @@ def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAP
         yield
         app.state.engine.dispose()
 
-    app = FastAPI(title="symbiolink", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="symbiolink", version=__version__, lifespan=lifespan, default_response_class=ApiJSONResponse,
                   generate_unique_id_function=_unique_id, openapi_url="/openapi.json")  # fmt: skip
     app.state.engine = open_store(url)
     app.state.login_limiter = LoginLimiter()
@@ -549,10 +678,10 @@ def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAP
     app.include_router(api)
     app.include_router(pages)
     app.include_router(park_pages)
-    app.add_exception_handler(StarletteHTTPException, http_error)
     # plotly.js comes with the plotly package the figures are made with (same version, and 4 MB
     # that need not be in the repository); Leaflet and htmx are vendored.
     app.mount("/static/plotly", _PlotlyJS(packages=[("plotly", "package_data")]), name="plotly")
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.mount("/static", StaticFiles(packages=[("symbiolink", "web/static")]), name="static")
 
     @app.middleware("http")
@@ -582,8 +711,29 @@ def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAP
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own entries (loc, msg, type, input), each also with the field and the problem
+        # as every other 422 of the API names them. The input is echoed as JSON can carry it: a
+        # number that is not finite (Python's JSON reads NaN and 1e999) as its text.
+        problems = [
+            {**e, "field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in exc.errors()
+        ]
+        return ApiJSONResponse({"detail": _finite(jsonable_encoder(problems))}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # The API's errors as JSON (see ApiJSONResponse); the pages' as a page (park_pages).
+        if not request.url.path.startswith("/api/"):
+            return await http_error(request, exc)
+        if exc.status_code in (204, 304) or exc.status_code < 200:
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        return ApiJSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+
     @app.exception_handler(SymbiolinkError)
     async def _domain_error(request: Request, exc: SymbiolinkError) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"detail": str(exc)})
+        return ApiJSONResponse(status_code=422, content={"detail": str(exc)})
 
     return app

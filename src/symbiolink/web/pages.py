@@ -29,6 +29,7 @@ from symbiolink.store.models import CompanyRow, StreamRow
 from symbiolink.store.registry import export_park, replace_company_streams
 from symbiolink.web import access
 from symbiolink.web.i18n import LANGUAGES, number_format, translator
+from symbiolink.web.schemas import LinkId
 
 SESSION = "symbiolink_session"
 PRE_CSRF = "symbiolink_csrf"
@@ -259,7 +260,7 @@ def apply_action(
 @pages.post("/links/{link_id}/action")
 def link_action(
     request: Request,
-    link_id: int,
+    link_id: LinkId,
     session: SessionUser,
     action: Annotated[str, Form()],
     csrf: Annotated[str, Form()],

@@ -66,6 +66,7 @@ from symbiolink.web.pages import (
     _session_user,
     apply_action,
 )
+from symbiolink.web.schemas import LinkId, ParkId
 
 park_pages = APIRouter(include_in_schema=False)
 BROKERS = ("admin", "park_manager", "facilitator")
@@ -215,7 +216,7 @@ def parks_list(request: Request, session: SessionUser) -> HTMLResponse:
 
 
 @park_pages.get("/park/{park_id}")
-def park_dashboard(request: Request, park_id: str, session: SessionUser) -> HTMLResponse:
+def park_dashboard(request: Request, park_id: ParkId, session: SessionUser) -> HTMLResponse:
     """Key figures of a park for its manager, facilitators and admins: companies, streams by kind,
     links by workflow step, a map, a Sankey of the flows, and measured beside estimated quantities
     of operating links."""
@@ -369,7 +370,7 @@ def _keep(row: dict[str, Any], chosen: dict[str, str]) -> bool:
 
 
 @park_pages.get("/park/{park_id}/matches")
-def matching_explorer(request: Request, park_id: str, session: SessionUser) -> HTMLResponse:
+def matching_explorer(request: Request, park_id: ParkId, session: SessionUser) -> HTMLResponse:
     """For every supply of the park, its ranked partners with score, use, distance, reasons and
     sources; filters by kind, resource and company. With htmx, only the results."""
     user, token = session
@@ -413,7 +414,7 @@ def matching_explorer(request: Request, park_id: str, session: SessionUser) -> H
 @park_pages.post("/park/{park_id}/matches/suggest")
 def suggest_match(
     request: Request,
-    park_id: str,
+    park_id: ParkId,
     session: SessionUser,
     key: Annotated[str, Form()],
     csrf: Annotated[str, Form()],
@@ -490,7 +491,7 @@ def my_matches(request: Request, session: SessionUser) -> HTMLResponse:
 
 
 @park_pages.get("/park/{park_id}/network")
-def network_view(request: Request, park_id: str, session: SessionUser) -> HTMLResponse:
+def network_view(request: Request, park_id: ParkId, session: SessionUser) -> HTMLResponse:
     """The park's link graph: keystones, per-company figures and what the park loses if a company
     leaves (``symbiolink.analytics``), as a picture and as a table of the same numbers."""
     user, token = session
@@ -588,7 +589,7 @@ def _link_context(
 
 
 @park_pages.get("/links/{link_id}")
-def link_page(request: Request, link_id: int, session: SessionUser) -> HTMLResponse:
+def link_page(request: Request, link_id: LinkId, session: SessionUser) -> HTMLResponse:
     """A link's workflow: where it is, what may happen next, who did what when, and its measured
     monthly quantities beside the estimate."""
     user, token = session
@@ -600,7 +601,7 @@ def link_page(request: Request, link_id: int, session: SessionUser) -> HTMLRespo
 @park_pages.post("/links/{link_id}/step")
 def link_step(
     request: Request,
-    link_id: int,
+    link_id: LinkId,
     session: SessionUser,
     action: Annotated[str, Form()],
     csrf: Annotated[str, Form()],
@@ -626,7 +627,7 @@ def link_step(
 @park_pages.post("/links/{link_id}/measure")
 def link_measure(
     request: Request,
-    link_id: int,
+    link_id: LinkId,
     session: SessionUser,
     csrf: Annotated[str, Form()],
     month: Annotated[str, Form()] = "",
