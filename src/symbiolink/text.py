@@ -55,6 +55,8 @@ def fold(text: str) -> str:
     >>> fold("Xỉ lò điện hồ quang")
     'xi lo dien ho quang'
     """
+    if text.isascii():  # nothing to decompose: the common case, and fast on long text
+        return text.lower()
     text = text.replace("đ", "d").replace("Đ", "D")
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
