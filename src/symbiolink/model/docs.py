@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from symbiolink.model.park import FORMAT, MAX_EXACT_INTEGER, MAX_NESTING
+from symbiolink.model.park import FORMAT, MAX_EXACT_INTEGER, MAX_NESTING, MAX_NUMBER
 from symbiolink.model.schema import LISTS, attributes
 from symbiolink.model.units import (
     ACCEPTED_DIMENSIONS,
@@ -41,9 +41,10 @@ def render_reference() -> str:
         "In every format, empty text and empty objects mean absent, and line breaks are read as line "
         "feeds. So that a park read from one format can be stored "
         "and written to each other, no value (keys of `properties` included) may hold a control "
-        "character other than tab and line breaks, or half of a surrogate pair; numbers must be finite "
-        f"(JSON's `NaN` and `Infinity` are refused), whole numbers at most 2^53 ({MAX_EXACT_INTEGER:,}) "
-        f"in size, and values nested at most {MAX_NESTING} levels deep.",
+        "character other than tab and line breaks, or half of a surrogate pair, and no key may be "
+        "empty; numbers must be finite (JSON's `NaN` and `Infinity` are refused) and at most "
+        f"{MAX_NUMBER:g} in size, whole numbers at most 2^53 ({MAX_EXACT_INTEGER:,}), and values "
+        f"nested at most {MAX_NESTING} levels deep. Keys are trimmed.",
         "",
     ]
     for list_name in LISTS:

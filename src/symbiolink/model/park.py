@@ -68,6 +68,9 @@ ID_ACCEPTED = "letters, digits and . _ : - (no spaces), starting with a letter o
 MAX_NESTING = 16
 #: The largest whole number a double (and so a spreadsheet cell) holds exactly: 2^53.
 MAX_EXACT_INTEGER = 2**53
+#: The largest number a workbook keeps: openpyxl writes 16 significant digits, and the largest
+#: doubles (up to 1.7976931348623157e308) written so read back as infinity.
+MAX_NUMBER = 1e308
 #: Characters no text may hold: control characters but tab, line feed and carriage return (a
 #: workbook cannot hold them, and NUL no PostgreSQL text), surrogates (not characters: they cannot
 #: be written as UTF-8) and the noncharacters U+FFFE and U+FFFF.
@@ -78,7 +81,8 @@ _TEXT_ACCEPTED = "text without control characters (tabs and line breaks are fine
 def storable_problem(value: Any) -> tuple[str, str] | None:
     r"""Why ``value`` cannot be stored and written back as it is, and what would be accepted; or
     ``None`` if it can. Text (keys of objects too) must be free of control characters and lone
-    surrogates, numbers finite, whole numbers at most :data:`MAX_EXACT_INTEGER` in size, and
+    surrogates, numbers finite and at most :data:`MAX_NUMBER`, whole numbers at most
+    :data:`MAX_EXACT_INTEGER` in size, and
     nesting at most :data:`MAX_NESTING` levels.
 
     Examples
@@ -96,6 +100,8 @@ def storable_problem(value: Any) -> tuple[str, str] | None:
     while stack:
         v, depth, key = stack.pop()
         if isinstance(v, str):
+            if key and not v.strip():
+                return "has an empty key", "keys that are not empty"
             m = _NOT_TEXT.search(v)
             if m is not None:
                 char = m.group()
@@ -111,6 +117,11 @@ def storable_problem(value: Any) -> tuple[str, str] | None:
         elif isinstance(v, float):
             if not math.isfinite(v):
                 return "is not a finite number", "a finite number"
+            if abs(v) > MAX_NUMBER:
+                return (
+                    f"is beyond ±{MAX_NUMBER:g}, where a workbook rounds it to infinity",
+                    f"numbers up to ±{MAX_NUMBER:g}",
+                )
         elif isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_EXACT_INTEGER:
             return (
                 f"is a whole number of {len(str(abs(v)))} digits, more than a spreadsheet keeps exactly",
@@ -147,6 +158,13 @@ class Storable(BaseModel):
     @classmethod
     def _values_are_storable(cls, value: Any) -> Any:
         return value if isinstance(value, BaseModel) else _storable(value)
+
+    @model_validator(mode="after")
+    def _extra_keys_are_storable(self) -> Storable:
+        # The values of extra keys are checked by __pydantic_extra__; the keys themselves here.
+        if self.model_extra:
+            _storable(dict.fromkeys(self.model_extra))
+        return self
 
 
 class _Strict(Storable):
@@ -282,7 +300,8 @@ def _absent(value: Any) -> bool:
 
 def _pruned(value: Any) -> Any:
     """``value`` without the members of its objects that are absent (at any depth of objects;
-    lists are kept whole, as a sheet writes them as JSON text), and its text with line feeds.
+    lists are kept whole, as a sheet writes them as JSON text), its text with line feeds and its
+    keys trimmed (as a sheet's column names are).
 
     Examples
     --------
@@ -293,7 +312,7 @@ def _pruned(value: Any) -> Any:
         return _line_feeds(value)
     if not isinstance(value, dict):
         return value
-    kept = {_line_feeds(k): _pruned(v) for k, v in value.items()}
+    kept = {_line_feeds(k).strip(): _pruned(v) for k, v in value.items()}
     return {k: v for k, v in kept.items() if not _absent(v)}
 
 
@@ -365,11 +384,10 @@ class StreamProperties(_Strict):
         # As in a spreadsheet, an empty value means absent; so the three formats agree.
         if self.model_extra:
             for key, value in list(self.model_extra.items()):
+                del self.model_extra[key]
                 value = _pruned(value)
-                if _absent(value):
-                    del self.model_extra[key]
-                else:
-                    self.model_extra[key] = value
+                if not _absent(value):
+                    self.model_extra[_line_feeds(key).strip()] = value
         return self
 
     @field_validator("contaminants", "max_contaminants", mode="before")
