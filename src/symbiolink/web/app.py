@@ -132,10 +132,22 @@ def _company_or_404(session: Session, user: User, company_id: str) -> CompanyRow
 
 
 def _stream_or_404(session: Session, user: User, stream_id: str) -> tuple[StreamRow, CompanyRow]:
-    stream = session.get(StreamRow, stream_id)
-    company = session.get(CompanyRow, stream.company_id) if stream is not None else None
-    if stream is None or company is None or not access.sees_park(user, company.park_id):
+    """The stream and its company, in one query that holds the park's rights, so that a stream
+    that is not there and one in a park the user may not see run the same statement and get the
+    same 404."""
+    query = (
+        select(StreamRow, CompanyRow)
+        .join(CompanyRow, StreamRow.company_id == CompanyRow.id)
+        .where(StreamRow.id == stream_id)
+    )
+    if user.role != "admin":
+        query = query.where(
+            CompanyRow.park_id.in_(list(user.parks) if user.role != "observer" else [])
+        )
+    row = session.execute(query).first()
+    if row is None:
         raise HTTPException(404, f"no stream {stream_id!r}")
+    stream, company = row[0], row[1]
     if "identity" in (stream.private_fields or ()) and not access.owns_company(user, company.id):
         # A stream whose owner hides its identity is not shown under an id that names it.
         raise HTTPException(404, f"no stream {stream_id!r}")
