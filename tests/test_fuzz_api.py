@@ -68,6 +68,7 @@ from symbiolink.store.models import (
     StreamRow,
 )
 from symbiolink.web.app import create_app
+from symbiolink.web.limits import RateLimits
 from web_park import PASSWORD, platform_park_document
 
 ROLES = ("admin", "park_manager", "company_member", "facilitator", "observer")
@@ -168,7 +169,8 @@ def seeded(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Seede
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     monkeypatch.setattr(accounts, "_hasher", cheap)
     monkeypatch.setattr(accounts, "_DUMMY", cheap.hash("symbiolink-no-such-user"))
-    app = create_app(database_url)  # migrates
+    # Thousands of requests from one address: the request rates are tested in test_rate_limits.py.
+    app = create_app(database_url, rate_limits=RateLimits(0, 0))  # migrates
     engine = make_engine(database_url)
     _reset(engine)
     users = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,16 @@ from sqlalchemy.engine import make_url
 from symbiolink.errors import SymbiolinkError
 
 ENV_URL = "SYMBIOLINK_DATABASE_URL"
+
+
+def _no_rows(record: logging.LogRecord) -> bool:
+    """SQLAlchemy logs the rows a query returns at DEBUG: they hold private figures, password
+    hashes and token digests, so no log gets them (statements still are logged at INFO, without
+    their parameters: ``hide_parameters``)."""
+    return record.levelno >= logging.INFO
+
+
+logging.getLogger("sqlalchemy.engine.Engine").addFilter(_no_rows)
 
 
 def default_url() -> str:
@@ -50,6 +61,8 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         ) from exc
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    # The parameters of statements are private figures and digests: never in logs or error texts.
+    kwargs.setdefault("hide_parameters", True)
     engine = create_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
 

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Literal, get_args
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, false, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from symbiolink.errors import SymbiolinkError
 from symbiolink.matching.engine import DemandMatch, Match, Matcher
@@ -86,12 +86,28 @@ def broker(user: User, s: Sides) -> bool:
 
 
 def visible(session: Session, user: User, link_id: int) -> LinkRow | None:
-    """The link, if ``user`` is a party to it or a broker of it (to anyone else it does not exist)."""
-    link = session.get(LinkRow, link_id)
-    if link is None:
-        return None
-    s = sides(session, link)
-    return link if party(user, s) is not None or broker(user, s) else None
+    """The link, if ``user`` is a party to it or a broker of it (to anyone else it does not exist).
+
+    The rights are part of the one query, which also loads both sides: a link that is not there
+    and one that is not the user's take the same statement, and neither answer says which it was
+    (no timing of "missing" against "forbidden")."""
+    supplier, receiver = aliased(CompanyRow), aliased(CompanyRow)
+    query = (
+        select(LinkRow, StreamRow, supplier, receiver)
+        .join(StreamRow, LinkRow.supply_id == StreamRow.id)
+        .join(supplier, StreamRow.company_id == supplier.id)
+        .join(receiver, LinkRow.receiver_id == receiver.id)
+        .where(LinkRow.id == link_id)
+    )
+    if user.role == "company_member":
+        query = query.where(or_(supplier.id == user.company_id, receiver.id == user.company_id))
+    elif user.role in ("park_manager", "facilitator"):
+        parks = list(user.parks)
+        query = query.where(or_(supplier.park_id.in_(parks), receiver.park_id.in_(parks)))
+    elif user.role != "admin":
+        query = query.where(false())
+    row = session.execute(query).first()
+    return None if row is None else row[0]
 
 
 def suggest(session: Session, matches: list[Match], user: User | None = None) -> int:

@@ -52,8 +52,15 @@ from symbiolink.store.accounts import (
 from symbiolink.store.models import CompanyRow, LinkRow, ParkRow, StreamRow
 from symbiolink.store.registry import _stream_row, stream_from_row
 from symbiolink.web import access
-from symbiolink.web.limits import MAX_JSON_DEPTH, MAX_ROWS, json_depth
-from symbiolink.web.pages import pages
+from symbiolink.web.limits import (
+    MAX_JSON_DEPTH,
+    MAX_ROWS,
+    RateLimiter,
+    RateLimitMiddleware,
+    RateLimits,
+    json_depth,
+)
+from symbiolink.web.pages import _render, pages
 from symbiolink.web.park_pages import TILE_HOST, http_error, park_pages
 from symbiolink.web.schemas import (
     Action,
@@ -125,10 +132,22 @@ def _company_or_404(session: Session, user: User, company_id: str) -> CompanyRow
 
 
 def _stream_or_404(session: Session, user: User, stream_id: str) -> tuple[StreamRow, CompanyRow]:
-    stream = session.get(StreamRow, stream_id)
-    company = session.get(CompanyRow, stream.company_id) if stream is not None else None
-    if stream is None or company is None or not access.sees_park(user, company.park_id):
+    """The stream and its company, in one query that holds the park's rights, so that a stream
+    that is not there and one in a park the user may not see run the same statement and get the
+    same 404."""
+    query = (
+        select(StreamRow, CompanyRow)
+        .join(CompanyRow, StreamRow.company_id == CompanyRow.id)
+        .where(StreamRow.id == stream_id)
+    )
+    if user.role != "admin":
+        query = query.where(
+            CompanyRow.park_id.in_(list(user.parks) if user.role != "observer" else [])
+        )
+    row = session.execute(query).first()
+    if row is None:
         raise HTTPException(404, f"no stream {stream_id!r}")
+    stream, company = row[0], row[1]
     if "identity" in (stream.private_fields or ()) and not access.owns_company(user, company.id):
         # A stream whose owner hides its identity is not shown under an id that names it.
         raise HTTPException(404, f"no stream {stream_id!r}")
@@ -136,7 +155,8 @@ def _stream_or_404(session: Session, user: User, stream_id: str) -> tuple[Stream
 
 
 #: Every route with a bearer token may answer 401; each route adds the errors of its own.
-api = APIRouter(prefix="/api/v1", responses=errors(401))
+#: Every route may answer 429 (the request rates, :class:`RateLimits`).
+api = APIRouter(prefix="/api/v1", responses=errors(401, 429))
 
 
 class LoginLimiter:
@@ -660,9 +680,28 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAPI:
+def _account_of(engine: Engine) -> Any:
+    def account_of(token: str) -> int | None:
+        user = user_for_token(engine, token)
+        return user.id if user is not None else None
+
+    return account_of
+
+
+def _rate_limited_page(request: Request, detail: str, headers: dict[str, str]) -> Response:
+    response = _render(request, "error.html", status=429, user=None, status_code=429,
+                       detail=detail, csrf="")  # fmt: skip
+    response.headers.update(headers)
+    return response
+
+
+def create_app(
+    url: str | None = None, *, secure_cookies: bool = True, rate_limits: RateLimits | None = None
+) -> FastAPI:
     """The application on the database at ``url`` (migrated on start). ``secure_cookies=False`` only
-    for tests over plain http."""
+    for tests over plain http. ``rate_limits``: requests per minute per account and per address
+    (default: ``SYMBIOLINK_RATE_LIMIT``, else 600 and 1200; ``RateLimits(0, 0)`` for none)."""
+    limits = RateLimits.from_env() if rate_limits is None else rate_limits
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -673,6 +712,9 @@ def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAP
                   generate_unique_id_function=_unique_id, openapi_url="/openapi.json")  # fmt: skip
     app.state.engine = open_store(url)
     app.state.login_limiter = LoginLimiter()
+    app.state.rate_limiter = (
+        None if limits.off else RateLimiter(limits, _account_of(app.state.engine))
+    )
     app.state.secret = secrets.token_bytes(32)
     app.state.secure_cookies = secure_cookies
     app.include_router(api)
@@ -695,6 +737,9 @@ def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAP
                     content={"detail": f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels"},
                 )
         return await call_next(request)
+
+    # Outside the depth check (a refused request's body is not read), inside the headers.
+    app.add_middleware(RateLimitMiddleware, page=_rate_limited_page)
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Any:

@@ -95,7 +95,7 @@ ERRORS: dict[int, str] = {
     409: "The step conflicts with the state (a taken id, a workflow step not allowed here).",
     413: "The upload is too large.",
     422: "The request is malformed or its content invalid; every problem is named.",
-    429: "Too many failed logins; see Retry-After.",
+    429: "Too many requests from this account or address, or too many failed logins; see Retry-After.",
 }
 
 
