@@ -41,6 +41,7 @@ from symbiolink.model.validate import Located, check_streams
 from symbiolink.store import import_park as store_import
 from symbiolink.store import links, open_store
 from symbiolink.store.accounts import (
+    TokenCache,
     User,
     add_user,
     audit,
@@ -53,6 +54,7 @@ from symbiolink.store.models import CompanyRow, LinkRow, ParkRow, StreamRow
 from symbiolink.store.registry import _stream_row, stream_from_row
 from symbiolink.web import access
 from symbiolink.web.limits import MAX_JSON_DEPTH, MAX_ROWS, json_depth
+from symbiolink.web.middleware import JsonDepthLimit, SecurityHeaders, security_headers
 from symbiolink.web.pages import pages
 from symbiolink.web.park_pages import TILE_HOST, http_error, park_pages
 from symbiolink.web.schemas import (
@@ -80,6 +82,9 @@ from symbiolink.web.schemas import (
     errors,
 )
 
+#: Seconds a checked bearer token is trusted without looking it up again (per server process).
+ENV_TOKEN_CACHE = "SYMBIOLINK_TOKEN_CACHE_S"
+DEFAULT_TOKEN_CACHE_S = 5.0
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 #: Cells of an aggregate with fewer companies than this are suppressed.
 MIN_COMPANIES_PER_CELL = 3
@@ -93,8 +98,10 @@ def _engine(request: Request) -> Engine:
 EngineDep = Annotated[Engine, Depends(_engine)]
 
 
-def _current_user(engine: EngineDep, token: Annotated[str | None, Depends(oauth2)]) -> User:
-    user = user_for_token(engine, token) if token else None
+def _current_user(
+    request: Request, engine: EngineDep, token: Annotated[str | None, Depends(oauth2)]
+) -> User:
+    user = user_for_token(engine, token, request.app.state.token_cache) if token else None
     if user is None:
         raise HTTPException(status_code=401, detail="not authenticated: send a valid bearer token",
                             headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
@@ -660,9 +667,25 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAPI:
+def _token_cache_s() -> float:
+    text = os.environ.get(ENV_TOKEN_CACHE, "").strip()
+    try:
+        ttl = float(text) if text else DEFAULT_TOKEN_CACHE_S
+    except ValueError:
+        ttl = math.nan
+    if not (0 <= ttl <= 3600):
+        raise SymbiolinkError(
+            f"{ENV_TOKEN_CACHE}: {text!r} is not a number of seconds from 0 to 3600"
+        )
+    return ttl
+
+
+def create_app(
+    url: str | None = None, *, secure_cookies: bool = True, token_cache_s: float | None = None
+) -> FastAPI:
     """The application on the database at ``url`` (migrated on start). ``secure_cookies=False`` only
-    for tests over plain http."""
+    for tests over plain http. ``token_cache_s``: how long a checked token is trusted without a
+    database look-up (default ``SYMBIOLINK_TOKEN_CACHE_S``, else 5 s; 0 turns the cache off)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -673,6 +696,7 @@ def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAP
                   generate_unique_id_function=_unique_id, openapi_url="/openapi.json")  # fmt: skip
     app.state.engine = open_store(url)
     app.state.login_limiter = LoginLimiter()
+    app.state.token_cache = TokenCache(_token_cache_s() if token_cache_s is None else token_cache_s)
     app.state.secret = secrets.token_bytes(32)
     app.state.secure_cookies = secure_cookies
     app.include_router(api)
@@ -684,32 +708,9 @@ def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAP
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.mount("/static", StaticFiles(packages=[("symbiolink", "web/static")]), name="static")
 
-    @app.middleware("http")
-    async def _json_depth(request: Request, call_next: Any) -> Any:
-        # Deeply nested JSON would exhaust the parser's recursion: refuse it before parsing.
-        if request.headers.get("content-type", "").startswith("application/json"):
-            body = await request.body()
-            if json_depth(body) > MAX_JSON_DEPTH:
-                return JSONResponse(
-                    status_code=400,
-                    content={"detail": f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels"},
-                )
-        return await call_next(request)
-
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            # Scripts only from this site (no inline script); styles inline too, as plotly.js and
-            # htmx insert them; map tiles from OpenStreetMap.
-            f"default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: {TILE_HOST}; "
-            "frame-ancestors 'none'",
-        )
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        return response
+    # Plain ASGI (web/middleware.py); the last added runs first, so the headers go on every answer.
+    app.add_middleware(JsonDepthLimit)
+    app.add_middleware(SecurityHeaders, headers=security_headers(TILE_HOST))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
