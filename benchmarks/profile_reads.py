@@ -14,8 +14,8 @@ Usage: python benchmarks/profile_reads.py [--parks 5] [--requests 2000] [--datab
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
+import os
 import random
 import sys
 import tempfile
@@ -67,7 +67,11 @@ def main() -> None:
                 r = await client.get(_pick(rng, park, companies, streams))
                 assert r.status_code == 200, r.text
             profiler.stop()
-        print(profiler.output_text(unicode=False, color=False, show_all=bool(os.environ.get("PROFILE_ALL"))))
+        print(
+            profiler.output_text(
+                unicode=False, color=False, show_all=bool(os.environ.get("PROFILE_ALL"))
+            )
+        )
         if args.html:
             args.html.write_text(profiler.output_html())
 
