@@ -129,6 +129,7 @@ def prepare(url: str, users: int, seed: int) -> tuple[list[Account], dict[str, A
         a.user_id = u.id
         made[a.email] = u
     links: dict[str, list[int]] = {}
+    company_links: dict[str, list[int]] = {}
     for p in used:
         manager = made[f"manager-{p}@soak.example.org"]
         store_links.suggest_for_park(engine, p, manager)
@@ -138,6 +139,10 @@ def prepare(url: str, users: int, seed: int) -> tuple[list[Account], dict[str, A
             rows = session.scalars(select(LinkRow).order_by(LinkRow.id)).all()
             mine = [r for r in rows if store_links.broker(manager, store_links.sides(session, r))]
             links[p] = [r.id for r in mine]
+            for r in mine:
+                sides = store_links.sides(session, r)
+                for c in (sides.supplier.id, sides.receiver.id):
+                    company_links.setdefault(c, []).append(r.id)
             # A quarter of the park's links operate (so measurements are taken); the rest stay
             # where the users move them.
             for r in mine[: max(1, len(mine) // 4)]:
@@ -147,7 +152,8 @@ def prepare(url: str, users: int, seed: int) -> tuple[list[Account], dict[str, A
     streams = {s.company: [] for s in park.streams}
     for s in park.streams:
         streams[s.company].append(s.id)
-    return accounts, {"companies": companies, "streams": streams, "links": links}
+    return accounts, {"companies": companies, "streams": streams, "links": links,
+                      "company_links": company_links}  # fmt: skip
 
 
 class User:
@@ -205,6 +211,12 @@ class User:
 
     # -- writes ----------------------------------------------------------------------------------
 
+    def _link(self) -> int:
+        """A link this user is a party to (a member) or a broker of (its park's)."""
+        own = self.world["company_links"].get(self.a.company or "", [])
+        links: list[int] = own or self.world["links"][self.a.park]
+        return self.rng.choice(links)
+
     def _company(self) -> str:
         return self.a.company or self.rng.choice(self.world["companies"][self.a.park])
 
@@ -242,7 +254,7 @@ class User:
             status, _ = await self.call("write privacy", "PUT", f"/api/v1/streams/{sid}/privacy", {"private": private})  # fmt: skip
             self._settle(sid, status, 200, lambda s: {**s, "private": private})
         elif kind < 9:
-            link = rng.choice(self.world["links"][self.a.park])
+            link = self._link()
             action = rng.choice(["interest", "consent", "advance", "advance", "end"]) if rng.random() < 0.2 else rng.choice(["interest", "consent", "advance"])  # fmt: skip
             status, _ = await self.call("write link action", "POST", f"/api/v1/links/{link}/actions", {"action": action})  # fmt: skip
             key = (link, self.a.user_id, action)
@@ -253,7 +265,7 @@ class User:
             else:
                 led.refused_actions[key] += 1
         else:
-            link = rng.choice(self.world["links"][self.a.park])
+            link = self._link()
             month = f"{1950 + self.a.index}-{rng.randrange(1, 13):02d}"
             q = float(rng.randrange(0, 1000))
             status, _ = await self.call("write measurement", "POST", f"/api/v1/links/{link}/measurements",

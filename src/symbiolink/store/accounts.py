@@ -202,6 +202,10 @@ class TokenCache:
                 return None
             return user
 
+    def user_of(self, token: str) -> User | None:
+        """The cached user of ``token`` (None: not cached, or no longer)."""
+        return self.get(_digest(token)) if self.ttl > 0 else None
+
     def put(self, digest: str, user: User, *, expires: float, now: float | None = None) -> None:
         if self.ttl <= 0:
             return
