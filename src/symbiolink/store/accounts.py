@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -162,16 +165,98 @@ def issue_token(engine: Engine, user: User) -> str:
     return token
 
 
-def user_for_token(engine: Engine, token: str) -> User | None:
+class TokenCache:
+    """The users of recently checked bearer tokens, kept ``ttl`` seconds (never past a token's own
+    expiry), so a burst of requests with one token looks it up in the database once.
+
+    It is per server process: a token revoked through this process (:func:`revoke_token` with this
+    cache) is refused at once; one revoked elsewhere (another worker, the command line), or an
+    account changed elsewhere, is seen here within ``ttl`` seconds. ``ttl=0`` turns it off.
+
+    Examples
+    --------
+    >>> cache = TokenCache(ttl=5, size=2)
+    >>> alice = User(1, "a@park.vn", "observer", None, None, ())
+    >>> cache.put("d1", alice, expires=time.time() + 60, now=0.0)
+    >>> cache.get("d1", now=4.9) == alice, cache.get("d1", now=5.0)
+    (True, None)
+    """
+
+    def __init__(self, ttl: float, size: int = 10_000) -> None:
+        if not ttl >= 0:
+            raise SymbiolinkError(f"the token cache time must be 0 s or more, not {ttl!r}")
+        self.ttl, self.size = ttl, size
+        # digest -> (user, monotonic time the entry ends, wall-clock time the token expires)
+        self._entries: OrderedDict[str, tuple[User, float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str, now: float | None = None) -> User | None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None:
+                return None
+            user, until, expires = entry
+            if now >= until or time.time() >= expires:
+                del self._entries[digest]
+                return None
+            return user
+
+    def user_of(self, token: str) -> User | None:
+        """The cached user of ``token`` (None: not cached, or no longer)."""
+        return self.get(_digest(token)) if self.ttl > 0 else None
+
+    def put(self, digest: str, user: User, *, expires: float, now: float | None = None) -> None:
+        if self.ttl <= 0:
+            return
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._entries[digest] = (user, now + self.ttl, expires)
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def drop(self, digest: str) -> None:
+        with self._lock:
+            self._entries.pop(digest, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def user_for_token(engine: Engine, token: str, cache: TokenCache | None = None) -> User | None:
+    """The user of a valid (stored, unexpired) token of an active account, else None; with
+    ``cache``, a token checked in the last ``cache.ttl`` seconds is not looked up again."""
+    digest = _digest(token)
+    if cache is not None and (user := cache.get(digest)) is not None:
+        return user
     with Session(engine) as session:
-        row = session.get(ApiTokenRow, _digest(token))
+        row = session.get(ApiTokenRow, digest)
         if row is None:
             return None
         expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-        if expires < datetime.now(UTC):
+        if expires.timestamp() < time.time():
             return None
-        user = session.get(UserRow, row.user_id)
-        return _user(session, user) if user is not None and user.active else None
+        user_row = session.get(UserRow, row.user_id)
+        if user_row is None or not user_row.active:
+            return None
+        user = _user(session, user_row)
+    if cache is not None:
+        cache.put(digest, user, expires=expires.timestamp())
+    return user
+
+
+def revoke_token(engine: Engine, token: str, cache: TokenCache | None = None) -> bool:
+    """Delete a token (a logout), and forget it in ``cache``; whether it was stored."""
+    digest = _digest(token)
+    with Session(engine) as session, session.begin():
+        row = session.get(ApiTokenRow, digest)
+        if row is not None:
+            session.delete(row)
+    if cache is not None:
+        cache.drop(digest)
+    return row is not None
 
 
 def audit(engine: Engine, user: User | None, action: str, obj: str, **detail: Any) -> None:

@@ -24,7 +24,13 @@ from sqlalchemy.orm import Session
 from symbiolink.errors import ParkFileError
 from symbiolink.io import parse_park_bytes
 from symbiolink.store import links
-from symbiolink.store.accounts import User, authenticate, issue_token, user_for_token
+from symbiolink.store.accounts import (
+    User,
+    authenticate,
+    issue_token,
+    revoke_token,
+    user_for_token,
+)
 from symbiolink.store.models import CompanyRow, StreamRow
 from symbiolink.store.registry import export_park, replace_company_streams
 from symbiolink.web import access
@@ -87,7 +93,7 @@ def _render(request: Request, template: str, status: int = 200, **ctx: Any) -> H
 
 def _session_user(request: Request) -> User | None:
     token = request.cookies.get(SESSION)
-    return user_for_token(_engine(request), token) if token else None
+    return user_for_token(_engine(request), token, request.app.state.token_cache) if token else None
 
 
 def _require(request: Request) -> tuple[User, str]:
@@ -155,6 +161,8 @@ def login_submit(
 @pages.post("/logout")
 def logout(request: Request, session: SessionUser, csrf: Annotated[str, Form()]) -> Response:
     _check_csrf(request, session[1], csrf)
+    # The session's token is deleted, not only its cookie: a copy of the cookie no longer works.
+    revoke_token(_engine(request), session[1], request.app.state.token_cache)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION)
     return response
