@@ -660,13 +660,20 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAPI:
+def create_app(
+    url: str | None = None, *, secure_cookies: bool = True, job_workers: int | None = None
+) -> FastAPI:
     """The application on the database at ``url`` (migrated on start). ``secure_cookies=False`` only
-    for tests over plain http."""
+    for tests over plain http. ``job_workers`` threads run background jobs while the app is served
+    (default ``SYMBIOLINK_JOB_WORKERS``, else 1; 0: none in this process)."""
+    from symbiolink.web.job_routes import jobs_api
+    from symbiolink.web.jobs import JobRunner, workers_from_env
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.jobs.start()
         yield
+        app.state.jobs.stop()
         app.state.engine.dispose()
 
     app = FastAPI(title="symbiolink", version=__version__, lifespan=lifespan, default_response_class=ApiJSONResponse,
@@ -675,7 +682,11 @@ def create_app(url: str | None = None, *, secure_cookies: bool = True) -> FastAP
     app.state.login_limiter = LoginLimiter()
     app.state.secret = secrets.token_bytes(32)
     app.state.secure_cookies = secure_cookies
+    app.state.jobs = JobRunner(
+        app.state.engine, workers_from_env() if job_workers is None else job_workers
+    )
     app.include_router(api)
+    app.include_router(jobs_api)
     app.include_router(pages)
     app.include_router(park_pages)
     # plotly.js comes with the plotly package the figures are made with (same version, and 4 MB
