@@ -41,7 +41,10 @@ _STARTED: dict[int | str, dict[str, Any]] = {
     }
 }
 
-_STARTS: dict[str, Any] = {**answers(JobPublic), "responses": {**errors(403, 404, 422), **_STARTED}}
+_STARTS: dict[str, Any] = {
+    **answers(JobPublic),
+    "responses": {**errors(400, 403, 404, 422), **_STARTED},
+}
 
 
 def _checked_policy(policy: PolicyCreate) -> dict[str, Any]:
