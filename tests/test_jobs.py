@@ -334,3 +334,55 @@ def test_private_figures_are_absent_from_the_results_of_those_who_may_not_see_th
         and ("a1-secret", "disposal") in flows["admin"]
     )
     assert not any("a1-secret" in k or "a1-slag" in k for k in flows["manager"])
+
+
+# -- the dashboard's buttons and progress bar -----------------------------------------------------------
+
+
+def _page_client(app: Any, email: str) -> TestClient:
+    client = TestClient(app)
+    page = client.get("/login")
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    r = client.post("/login", data={"email": email, "password": PASSWORD, "csrf": csrf},
+                    follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303, r.text
+    return client
+
+
+def test_the_dashboard_starts_a_job_and_polls_its_progress(database_url: str) -> None:
+    app = create_app(database_url, secure_cookies=False, job_workers=0)
+    engine = make_engine(database_url)
+    _seed(engine)
+    htmx = {"HX-Request": "true"}
+    with _page_client(app, "manager@example.org") as c:
+        page = c.get("/park/A")
+        assert page.status_code == 200 and "Evaluate the candidate links" in page.text
+        assert 'hx-get="/park/A/jobs"' in page.text
+        assert "has been run yet" in c.get("/park/A/jobs", headers=htmx).text
+        csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+        r = c.post("/park/A/jobs", data={"kind": "evaluation", "csrf": csrf}, headers=htmx)
+        assert r.status_code == 200 and "waiting to start" in r.text
+        job_id = int(r.text.split('hx-get="/park/A/jobs/')[1].split('"')[0])
+        assert 'hx-trigger="every 2s"' in r.text and 'value="0.0"' in r.text
+        assert (
+            c.post("/park/A/jobs", data={"kind": "evaluation", "csrf": "forged"}).status_code == 403
+        )
+        assert c.post("/park/A/jobs", data={"kind": "report", "csrf": csrf}).status_code == 422
+        _run_all(engine)
+        done = c.get(f"/park/A/jobs/{job_id}", headers=htmx)
+        assert "done" in done.text and "hx-trigger" not in done.text  # polling stops
+        assert 'value="1.0"' in done.text and "Viable links" in done.text
+        assert "keep private from you" in done.text  # computed on the brokers' view
+        vi = c.get(f"/park/A/jobs/{job_id}?lang=vi")
+        assert "Liên kết khả thi" in vi.text and "hoàn tất" in vi.text
+        r = c.post(
+            "/park/A/jobs", data={"kind": "optimization", "csrf": csrf}, follow_redirects=False
+        )
+        assert r.status_code == 303 and r.headers["location"].startswith("/park/A/jobs/")
+    with _page_client(app, "admin@example.org") as c:  # the admin's own view: not the brokers' job
+        assert "has been run yet" in c.get("/park/A/jobs", headers=htmx).text
+        assert c.get(f"/park/A/jobs/{job_id}").status_code == 200  # admins read every job
+        assert c.get(f"/park/B/jobs/{job_id}").status_code == 404  # not a job of park B
+    with _page_client(app, "member@example.org") as c:
+        assert c.get(f"/park/A/jobs/{job_id}").status_code == 403  # the dashboard is for brokers
+    engine.dispose()

@@ -218,3 +218,15 @@ def fail_worker(engine: Engine, *, worker: str, error: str) -> list[int]:
             row.status, row.message, row.error = "failed", "failed", error
             row.finished_at = datetime.now(UTC)
         return [r.id for r in rows]
+
+
+def latest_job(engine: Engine, *, park: str, view: str) -> dict[str, Any] | None:
+    """The newest job of ``park`` computed on ``view``."""
+    with Session(engine) as session:
+        row = session.scalars(
+            select(JobRow)
+            .where(JobRow.park_id == park, JobRow.view == view)
+            .order_by(JobRow.id.desc())
+            .limit(1)
+        ).first()
+        return job_dict(row) if row is not None else None

@@ -666,6 +666,7 @@ def create_app(
     """The application on the database at ``url`` (migrated on start). ``secure_cookies=False`` only
     for tests over plain http. ``job_workers`` threads run background jobs while the app is served
     (default ``SYMBIOLINK_JOB_WORKERS``, else 1; 0: none in this process)."""
+    from symbiolink.web.job_pages import job_pages
     from symbiolink.web.job_routes import jobs_api
     from symbiolink.web.jobs import JobRunner, workers_from_env
 
@@ -687,6 +688,7 @@ def create_app(
     )
     app.include_router(api)
     app.include_router(jobs_api)
+    app.include_router(job_pages)
     app.include_router(pages)
     app.include_router(park_pages)
     # plotly.js comes with the plotly package the figures are made with (same version, and 4 MB
