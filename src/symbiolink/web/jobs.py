@@ -242,10 +242,14 @@ class JobRunner:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        """Fail the stale jobs of dead processes, then start the threads (none for 0 workers)."""
+        """Fail the stale jobs of dead processes, then start the threads (none for 0 workers). An
+        app served again after :meth:`stop` starts afresh."""
         failed = store.fail_stale(self.engine, older_than=STALE_AFTER)
         if failed:
             log.warning("jobs %s were left running by a stopped process: failed", failed)
+        self._stop.clear()
+        self._threads = []
+        self._queued = 0
         if not self.workers:
             return
         for n in range(self.workers):
