@@ -62,6 +62,7 @@ from symbiolink.store import accounts, import_park, make_engine
 from symbiolink.store.accounts import add_user, issue_token
 from symbiolink.store.models import (
     ApiTokenRow,
+    JobRow,
     LinkEventRow,
     LinkMeasurementRow,
     LinkRow,
@@ -120,11 +121,19 @@ LINKS = [
     (9006, "b1-slag", "b2", "negotiating", True, True),
     (9007, "a4-effluent", "a3", "ended", False, True),
 ]
+# (id, park, view, status): jobs each role may read one of (the fuzz app runs no job: 0 workers).
+JOBS = [
+    (9101, "A", "brokers", "queued"),
+    (9102, "A", "brokers", "succeeded"),
+    (9103, "A", "company:a1", "failed"),
+    (9104, "B", "full", "running"),
+]
 REAL_IDS: dict[str, list[Any]] = {
     "park_id": [p.id for p in PARK.parks],
     "company_id": [c.id for c in PARK.companies],
     "stream_id": [s.id for s in PARK.streams],
     "link_id": [link[0] for link in LINKS],
+    "job_id": [job[0] for job in JOBS],
 }
 
 
@@ -152,6 +161,15 @@ def _reset(engine: Engine) -> None:
                                          from_status="suggested", to_status=status))  # fmt: skip
         session.add(LinkMeasurementRow(link_id=9004, month="2025-12", quantity=40.0, unit="t",
                                        recorded_at=now, user_id=None))  # fmt: skip
+        session.execute(delete(JobRow))
+        for jid, park, view, status in JOBS:
+            done = status in ("succeeded", "failed")
+            session.add(JobRow(id=jid, kind="evaluation", park_id=park, requested_by=None, view=view,
+                               params={"top": 5}, status=status, progress=1.0 if done else 0.0, message=status,
+                               created_at=now, started_at=None if status == "queued" else now,
+                               finished_at=now if done else None, heartbeat_at={"queued": None, "running": datetime.now(UTC)}.get(status, now),
+                               result={"links": [], "totals": {"links": 0}} if status == "succeeded" else None,
+                               error="no park to evaluate" if status == "failed" else None))  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -169,8 +187,9 @@ def seeded(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Seede
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     monkeypatch.setattr(accounts, "_hasher", cheap)
     monkeypatch.setattr(accounts, "_DUMMY", cheap.hash("symbiolink-no-such-user"))
-    # Thousands of requests from one address: the request rates are tested in test_rate_limits.py.
-    app = create_app(database_url, rate_limits=RateLimits(0, 0))  # migrates
+    # Thousands of requests from one address: the request rates are tested in test_rate_limits.py;
+    # no job runs (so none writes while the database is put back).
+    app = create_app(database_url, rate_limits=RateLimits(0, 0), job_workers=0)  # migrates
     engine = make_engine(database_url)
     _reset(engine)
     users = {
@@ -203,6 +222,7 @@ HOSTILE_NUMBERS: list[Any] = [1e308, -1e308, 2**63, 2**64 + 1, -(2**63) - 1, 10*
 _HOSTILE_ID = ["\x00", "a\x00b", "x" * 2000, "..", "%2e", "\x1b", " ", "é", "a/b"]
 HOSTILE_IN_PATH: dict[str, list[Any]] = {
     "link_id": [0, -1, 2**31, 2**63, 10**30],
+    "job_id": [0, -1, 2**31, 2**63, 10**30],
     "park_id": _HOSTILE_ID,
     "company_id": _HOSTILE_ID,
     "stream_id": _HOSTILE_ID,
@@ -283,6 +303,12 @@ def _good_requests() -> dict[str, list[dict[str, Any]]]:
         "POST /api/v1/links/{link_id}/actions": [
             {"path": {"link_id": 9001}, "body": {"action": "consent"}},
             {"path": {"link_id": 9003}, "body": {"action": "advance"}},
+        ],
+        "POST /api/v1/parks/{park_id}/evaluations": [
+            {"path": {"park_id": "A"}, "body": {"policy": {"landfill_tax_usd_t": 20, "factors": {}}, "top": 3, "samples": 10, "seed": 1, "kb_exclude": ["maestri:case-4"]}},
+        ],
+        "POST /api/v1/parks/{park_id}/optimizations": [
+            {"path": {"park_id": "A"}, "body": {"objective": "co2", "policy": {"carbon_price_usd_t": 50}, "no_outside": ["water"], "pareto": 2, "gap": 0.01}},
         ],
         "POST /api/v1/links/{link_id}/measurements": [
             {"path": {"link_id": 9004}, "body": {"month": "2026-01", "quantity": 0, "unit": "t"}},

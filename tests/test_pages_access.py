@@ -24,6 +24,7 @@ from starlette.routing import Mount
 from symbiolink.matching.engine import Match
 from symbiolink.store import import_park, links, make_engine
 from symbiolink.store.accounts import add_user, issue_token
+from symbiolink.store.jobs import create_job
 from symbiolink.store.models import LinkRow, StreamRow
 from symbiolink.web.app import create_app
 from symbiolink.web.limits import RateLimits
@@ -75,6 +76,11 @@ PAGES: dict[tuple[str, str], dict[str, tuple[int, int]]] = {
     ("POST", "/links/{link_id}/measure"): {"admin": (303, 303), "manager": (303, 404), "member": (303, 404),
                                            "facilitator": (303, 404), "observer": (404, 404), "anonymous": (303, 303)},
     ("GET", "/sources"): _signed_in(200),
+    # Background jobs from the dashboard: brokers start one (303 to its page) and follow it.
+    ("POST", "/park/{park_id}/jobs"): {**_BROKER_PAGE, "admin": (303, 303), "manager": (303, 403),
+                                       "facilitator": (303, 403)},
+    ("GET", "/park/{park_id}/jobs"): _BROKER_PAGE,
+    ("GET", "/park/{park_id}/jobs/{job_id}"): _BROKER_PAGE,
     # FastAPI's description of the API and its viewers: public, as the API's routes are.
     ("GET", "/openapi.json"): _all(200),
     ("GET", "/docs"): _all(200),
@@ -118,7 +124,9 @@ class World:
 
 @pytest.fixture
 def world(database_url: str) -> Iterator[World]:
-    app = create_app(database_url, secure_cookies=False, rate_limits=RateLimits(0, 0))
+    app = create_app(
+        database_url, secure_cookies=False, rate_limits=RateLimits(0, 0), job_workers=0
+    )
     engine = make_engine(database_url)
     import_park(engine, platform_park())
     users = {
@@ -168,6 +176,10 @@ def _call(w: World, role: str, method: str, route: str, own: bool) -> int:
         if "{link_id}" in route:
             status = "operating" if route.endswith("/measure") else "suggested"
             path = path.replace("{link_id}", str(_fresh_link(w.app, own, status)))
+        if "{job_id}" in route:
+            job = create_job(w.app.state.engine, kind="evaluation", park=park, requested_by=None,
+                             view="brokers", params={})  # fmt: skip
+            path = path.replace("{job_id}", str(job["id"]))
         if route == "/login" and method == "POST":
             seed = "pre-login-seed"
             client.cookies.set("symbiolink_csrf", seed)
@@ -180,6 +192,8 @@ def _call(w: World, role: str, method: str, route: str, own: bool) -> int:
             kwargs["data"] = {"action": "end", "csrf": csrf}
         elif route.endswith("/measure"):
             kwargs["data"] = {"month": "2026-10", "quantity": "12.5", "unit": "t", "csrf": csrf}
+        elif route.endswith("/jobs") and method == "POST":
+            kwargs["data"] = {"kind": "evaluation", "csrf": csrf}
         elif route.endswith("/suggest"):
             kwargs["data"] = {"key": "0" * 20, "csrf": csrf}
         elif method == "POST":

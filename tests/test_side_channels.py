@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from symbiolink.matching.engine import Match
 from symbiolink.store import import_park, links, make_engine
 from symbiolink.store.accounts import User, add_user, issue_token
+from symbiolink.store.jobs import create_job
 from symbiolink.store.models import LinkRow, StreamRow
 from symbiolink.web.app import create_app
 from symbiolink.web.limits import RateLimits
@@ -75,7 +76,9 @@ def _document() -> dict[str, Any]:
 
 @pytest.fixture
 def seeded(database_url: str) -> Iterator[Seeded]:
-    app = create_app(database_url, secure_cookies=False, rate_limits=RateLimits(0, 0))
+    app = create_app(
+        database_url, secure_cookies=False, rate_limits=RateLimits(0, 0), job_workers=0
+    )
     engine = make_engine(database_url)
     from symbiolink.model.park import ParkFile
 
@@ -167,6 +170,7 @@ def _requests(app: FastAPI, token: str) -> list[tuple[str, str, dict[str, Any]]]
         ("GET", "/api/v1/links/{link}", {}),
         ("POST", "/api/v1/links/{link}/actions", {"json": {"action": "interest"}}),
         ("POST", "/api/v1/links/{link}/measurements", {"json": {"month": "2026-10", "quantity": 1, "unit": "t"}}),
+        ("GET", "/api/v1/jobs/{job}", {}),
         ("GET", "/links/{link}", {}),
         ("POST", "/links/{link}/action", {"data": {"action": "interest", "csrf": csrf}}),
         ("POST", "/links/{link}/step", {"data": {"action": "interest", "csrf": csrf}}),
@@ -193,8 +197,12 @@ def test_a_forbidden_id_answers_and_works_as_a_missing_one(
         "hidden": seeded.hidden_link,
         "other": seeded.other_link,
     }
-    ids = {**forbidden, "link": str(links_by_name[forbidden["link"]])}
-    missing = {"stream": "zz-no-such-stream", "company": "zz-none", "link": "987654"}
+    # Another park's job, seen as its brokers see it: nobody here may read it.
+    job = create_job(seeded.app.state.engine, kind="evaluation", park="B", requested_by=None,
+                     view="brokers", params={})  # fmt: skip
+    ids = {**forbidden, "link": str(links_by_name[forbidden["link"]]), "job": str(job["id"])}
+    missing = {"stream": "zz-no-such-stream", "company": "zz-none", "link": "987654",
+               "job": "987655"}  # fmt: skip
     counter = Statements(seeded.app.state.engine)
     with TestClient(seeded.app) as client:
         client.headers["Authorization"] = f"Bearer {token}"

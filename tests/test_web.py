@@ -24,7 +24,9 @@ from web_park import PASSWORD, platform_park
 @pytest.fixture
 def api(database_url: str) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
     engine = make_engine(database_url)
-    app = create_app(database_url)  # migrates
+    app = create_app(
+        database_url, job_workers=0
+    )  # migrates; jobs stay queued (test_jobs.py runs them)
     import_park(engine, platform_park())
     users = {
         "admin": add_user(engine, "admin@example.org", PASSWORD, "admin"),
@@ -83,6 +85,10 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[int, int]]] = {
     ("GET", "/api/v1/links/{link_id}"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (200, 404), "observer": (404, 404)},
     ("POST", "/api/v1/links/{link_id}/actions"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (200, 404), "observer": (404, 404)},
     ("POST", "/api/v1/links/{link_id}/measurements"): {"admin": (201, 201), "manager": (201, 404), "member": (201, 404), "facilitator": (201, 404), "observer": (404, 404)},
+    ("POST", "/api/v1/parks/{park_id}/evaluations"): {"admin": (202, 202), "manager": (202, 403), "member": (202, 403), "facilitator": (202, 403), "observer": (403, 403)},
+    ("POST", "/api/v1/parks/{park_id}/optimizations"): {"admin": (202, 202), "manager": (202, 403), "member": (202, 403), "facilitator": (202, 403), "observer": (403, 403)},
+    # own: a job of park A the role started (an admin's for the observer, who may start none); other: an admin's of park B
+    ("GET", "/api/v1/jobs/{job_id}"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (200, 404), "observer": (404, 404)},
 }  # fmt: skip
 _counter = itertools.count()
 
@@ -161,6 +167,14 @@ def _call(
         return client.request(
             method, route.replace("{link_id}", str(link_id)), json=body, headers=headers[role]
         ).status_code
+    if route == "/api/v1/jobs/{job_id}":
+        starter = headers[role] if own and role != "observer" else admin
+        r = client.post(f"/api/v1/parks/{park}/evaluations", json={}, headers=starter)
+        assert r.status_code == 202, r.text
+        return client.get(r.headers["location"], headers=headers[role]).status_code
+    if route.endswith(("/evaluations", "/optimizations")):
+        path = route.replace("{park_id}", park)
+        return client.post(path, json={}, headers=headers[role]).status_code
     if route == "/api/v1/auth/token":
         return client.post(
             route,
@@ -231,6 +245,7 @@ def test_without_valid_credentials_every_api_route_is_401(
             .replace("{company_id}", "a1")
             .replace("{stream_id}", "a2-ash")
             .replace("{link_id}", "1")
+            .replace("{job_id}", "1")
         )
         for headers in ({}, {"Authorization": "Bearer not-a-token"}):
             assert client.request(method, path, headers=headers).status_code == 401, (method, path)

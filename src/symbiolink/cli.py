@@ -1046,7 +1046,8 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
     database: DatabaseOpt = None,
 ) -> None:
-    """The web platform (API under /api/v1; migrations applied on start)."""
+    """The web platform (API under /api/v1; migrations applied on start). Evaluations and
+    optimization runs started on it run in SYMBIOLINK_JOB_WORKERS threads (default 1)."""
     import uvicorn
 
     from symbiolink.web.app import create_app

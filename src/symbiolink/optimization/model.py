@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,25 +51,39 @@ UNITS = {"cost": "USD/yr", "co2": "t CO2e/yr", "freshwater": "m3/h"}
 TOL = 1e-7
 
 
+_QUIET_LOCK = threading.Lock()
+#: Solves silencing stdout now, and the real stdout they keep (one for all: solves in threads
+#: overlap, and the last one out must restore the real stdout, not another's silenced one).
+_quiet: dict[str, int] = {"depth": 0, "saved": -1}
+
+
 @contextlib.contextmanager
 def _quiet_stdout() -> Iterator[None]:
     """HiGHS prints a banner on the process's stdout, which would corrupt ``--json``: silence the
     C-level stdout while the solver runs (its log is off; errors come back as a status)."""
     sys.stdout.flush()
+    with _QUIET_LOCK:
+        if _quiet["depth"] == 0:
+            try:
+                saved = os.dup(1)
+            except OSError:  # pragma: no cover - no real stdout (embedded interpreter)
+                saved = -1
+            if saved >= 0:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 1)
+                os.close(devnull)
+            _quiet["saved"] = saved
+        _quiet["depth"] += 1
     try:
-        saved = os.dup(1)
-    except OSError:  # pragma: no cover - no real stdout (embedded interpreter)
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
         yield
     finally:
         sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
+        with _QUIET_LOCK:
+            _quiet["depth"] -= 1
+            if _quiet["depth"] == 0 and _quiet["saved"] >= 0:
+                os.dup2(_quiet["saved"], 1)
+                os.close(_quiet["saved"])
+                _quiet["saved"] = -1
 
 
 @dataclass

@@ -14,8 +14,10 @@ owning company and admins until both sides of a link accept an introduction (the
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, get_args
 
+from symbiolink.model.park import ParkFile, Stream
 from symbiolink.store.accounts import User
 
 PrivateField = Literal["quantity", "price", "disposal_cost", "identity"]
@@ -58,21 +60,96 @@ def stream_view(user: User, stream: Any, company: Any) -> dict[str, Any]:
     if full:
         doc["private"] = sorted(private)
         return doc
-    if "quantity" in private:
-        doc.pop("quantity")
-        doc.pop("unit")
-    for key in ("price", "disposal_cost"):
-        if key in private:
-            props.pop(key, None)
-    if {"price", "disposal_cost"} <= private:
-        props.pop("currency", None)  # nothing left that the currency would be of
+    withhold(doc, private)
     if "identity" in private:
         doc["company"] = None
         doc["company_sector"] = company.sector_isic
     return doc
 
 
+def withhold(doc: dict[str, Any], private: set[str]) -> None:
+    """Take a stream's private figures out of ``doc`` (a stream as a park file has it), in place:
+    the quantity with its unit, the price, the disposal cost, and the currency once both are out."""
+    props = doc.get("properties") or {}
+    if "quantity" in private:
+        doc.pop("quantity", None)
+        doc.pop("unit", None)
+    for key in ("price", "disposal_cost"):
+        if key in private:
+            props.pop(key, None)
+    if {"price", "disposal_cost"} <= private:
+        props.pop("currency", None)  # nothing left that the currency would be of
+
+
 def company_view(company: Any) -> dict[str, Any]:
     return {"id": company.id, "name": company.name, "park": company.park_id, "isic": company.isic,
             "sector_isic": company.sector_isic, "description": company.description,
             "lat": company.lat, "lon": company.lon}  # fmt: skip
+
+
+# -- the park a job computes on ---------------------------------------------------------------------
+
+#: Who may start an evaluation or optimization of a park they see (observers see aggregates only).
+JOB_ROLES = ("admin", "park_manager", "facilitator", "company_member")
+
+
+def job_view(user: User) -> str:
+    """Whose view of a park a job of ``user`` computes on: ``full`` (admins), ``brokers`` (a park's
+    manager and facilitators: no company's private figures) or ``company:<id>`` (a member: their
+    company's figures in full, the others' without private ones).
+
+    Examples
+    --------
+    >>> job_view(User(1, "m@park.vn", "company_member", "A", "a1", ("A",)))
+    'company:a1'
+    """
+    if user.role == "admin":
+        return "full"
+    if user.role == "company_member":
+        return f"company:{user.company_id}"
+    return "brokers"
+
+
+def reads_job(user: User, park_id: str, view: str) -> bool:
+    """A job's result is read by those who see its park the way the job computed on it (and by
+    admins, who see everything): never by someone who may not see a figure in it."""
+    return user.role == "admin" or (sees_park(user, park_id) and job_view(user) == view)
+
+
+def park_view(park: ParkFile, private: Mapping[str, Sequence[str]], view: str) -> ParkFile:
+    """``park`` as ``view`` (see :func:`job_view`) sees it, with ``private`` the fields each stream
+    keeps private (by stream id): the private figures of other companies' streams taken out as the
+    API leaves them out (:func:`withhold`), and other companies' streams that keep their identity
+    private left out altogether (the API does not show them under their company, nor by id).
+
+    Examples
+    --------
+    >>> from symbiolink.model.park import FORMAT, Company, Park
+    >>> p = ParkFile(format=FORMAT, parks=[Park(id="A", name="A")],
+    ...     companies=[Company(id="a1", name="One", park="A"), Company(id="a2", name="Two", park="A")],
+    ...     streams=[Stream(id="s1", company="a1", direction="supply", kind="material", name="Slag",
+    ...                     quantity=600, unit="t/yr"),
+    ...              Stream(id="s2", company="a2", direction="supply", kind="material", name="Ash")])
+    >>> seen = park_view(p, {"s1": ["quantity"], "s2": ["identity"]}, "brokers")
+    >>> [(s.id, s.quantity) for s in seen.streams]
+    [('s1', None)]
+    >>> [(s.id, s.quantity) for s in park_view(p, {"s1": ["quantity"]}, "company:a1").streams]
+    [('s1', 600.0), ('s2', None)]
+    """
+    if view == "full":
+        return park
+    owner = view.removeprefix("company:") if view.startswith("company:") else None
+    streams = []
+    for s in park.streams:
+        hidden = set(private.get(s.id) or ())
+        if s.company == owner or not hidden:
+            streams.append(s)
+            continue
+        if "identity" in hidden:
+            continue
+        doc = s.model_dump(mode="json", exclude_none=True)
+        withhold(doc, hidden)
+        streams.append(Stream.model_validate(doc))
+    return ParkFile.model_construct(
+        format=park.format, parks=park.parks, companies=park.companies, streams=streams
+    )

@@ -732,17 +732,26 @@ def create_app(
     secure_cookies: bool = True,
     rate_limits: RateLimits | None = None,
     token_cache_s: float | None = None,
+    job_workers: int | None = None,
 ) -> FastAPI:
     """The application on the database at ``url`` (migrated on start). ``secure_cookies=False`` only
     for tests over plain http. ``rate_limits``: requests per minute per account and per address
     (default: ``SYMBIOLINK_RATE_LIMIT``, else 600 and 1200; ``RateLimits(0, 0)`` for none).
     ``token_cache_s``: how long a checked token is trusted without a database look-up (default
-    ``SYMBIOLINK_TOKEN_CACHE_S``, else 5 s; 0 turns the cache off)."""
+    ``SYMBIOLINK_TOKEN_CACHE_S``, else 5 s; 0 turns the cache off). ``job_workers`` threads run
+    background jobs while the app is served (default ``SYMBIOLINK_JOB_WORKERS``, else 1; 0: none in
+    this process)."""
+    from symbiolink.web.job_pages import job_pages
+    from symbiolink.web.job_routes import jobs_api
+    from symbiolink.web.jobs import JobRunner, workers_from_env
+
     limits = RateLimits.from_env() if rate_limits is None else rate_limits
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.jobs.start()
         yield
+        app.state.jobs.stop()
         app.state.engine.dispose()
 
     app = FastAPI(title="symbiolink", version=__version__, lifespan=lifespan, default_response_class=ApiJSONResponse,
@@ -755,7 +764,12 @@ def create_app(
     app.state.token_cache = TokenCache(_token_cache_s() if token_cache_s is None else token_cache_s)
     app.state.secret = secrets.token_bytes(32)
     app.state.secure_cookies = secure_cookies
+    app.state.jobs = JobRunner(
+        app.state.engine, workers_from_env() if job_workers is None else job_workers
+    )
     app.include_router(api)
+    app.include_router(jobs_api)
+    app.include_router(job_pages)
     app.include_router(pages)
     app.include_router(park_pages)
     # plotly.js comes with the plotly package the figures are made with (same version, and 4 MB

@@ -13,7 +13,7 @@ fails the tests (as a 500) instead of being silently dropped from the answer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -29,6 +29,8 @@ from symbiolink.model.park import (
     StreamKind,
 )
 from symbiolink.store.accounts import Role
+from symbiolink.store.jobs import JobStatus
+from symbiolink.store.jobs import Kind as JobKind
 from symbiolink.store.links import Action as ActionName
 from symbiolink.store.links import Status
 from symbiolink.web.access import PRIVATE_FIELDS, PrivateField
@@ -322,3 +324,95 @@ class LinkPublic(_Public):
     consent: ConsentPublic
     events: list[EventPublic]
     measurements: list[MeasurementPublic]
+
+
+# -- background jobs ---------------------------------------------------------------------------------
+
+#: A job's id in a path: beyond the database's integers there is no job (422, not a crash).
+JobId = Annotated[int, Path(ge=1, le=MAX_SERIAL_ID, description="The job's id.")]
+#: Money per tonne a lever may be (the largest taxes and prices are far below it).
+_MAX_USD_T = 1e6
+_Override = Annotated[float, Field(ge=-1e12, le=1e12)]
+
+
+class PolicyCreate(Storable):
+    """Policy levers and evaluation settings, as a policy file (``--policy POLICY.yaml``) has them;
+    all default to no policy."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    landfill_tax_usd_t: float = Field(
+        0.0, ge=0, le=_MAX_USD_T, description="Added landfill tax, USD/t."
+    )
+    subsidy_usd_t: float = Field(
+        0.0, ge=0, le=_MAX_USD_T, description="Paid to the supplier per tonne kept from disposal."
+    )
+    capex_tax_credit_pct: float = Field(
+        0.0, ge=0, le=100, description="Share of the capital cost returned, %."
+    )
+    carbon_price_usd_t: float = Field(
+        0.0, ge=0, le=_MAX_USD_T, description="Value of a tonne of CO2e, USD/t."
+    )
+    discount_rate_pct: float | None = Field(
+        None, ge=0, le=100, description="Real discount rate, %."
+    )
+    lifetime_years: float | None = Field(
+        None, gt=0, le=200, description="Economic life of pipes, years."
+    )
+    transaction_cost_usd_yr: float = Field(
+        0.0, ge=0, le=1e12, description="Yearly cost of arranging an exchange."
+    )
+    factors: dict[Annotated[str, Field(max_length=128)], _Override] = Field(
+        default_factory=dict, max_length=200,
+        description="Overrides: a role of roles.yaml or a factor id of factors.csv, in its unit.",
+    )  # fmt: skip
+
+
+class EvaluationCreate(Storable):
+    """The options of ``symbiolink evaluate``: money, CO2e and resources of every candidate link."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    policy: PolicyCreate = Field(default_factory=PolicyCreate)
+    top: int = Field(5, ge=1, le=100, description="Receivers per supply.")
+    samples: int = Field(0, ge=0, le=1000, description="Monte Carlo draws over the factor ranges.")
+    seed: int = Field(0, ge=0, le=MAX_SERIAL_ID, description="Seed of the Monte Carlo draws.")
+    kb_exclude: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=50,
+        description="Drop every piece of knowledge whose tag starts with one of these.",
+    )  # fmt: skip
+
+
+class OptimizationCreate(Storable):
+    """The options of ``symbiolink optimize``: the park-wide exchange network."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    objective: Literal["cost", "co2", "freshwater"] = "cost"
+    policy: PolicyCreate = Field(default_factory=PolicyCreate)
+    no_outside: list[StreamKind] = Field(
+        default_factory=list, max_length=3, description="Kinds not bought from outside."
+    )
+    pareto: int = Field(0, ge=0, le=20, description="Also trace the cost-CO2e front with N points.")
+    gap: float = Field(1e-3, ge=0, le=1, description="Relative MIP gap.")
+
+
+class JobPublic(_Public):
+    """A background job: its progress while it runs, then its result or its error. ``view`` is
+    whose view of the park it computed on (``full``, ``brokers``, ``company:<id>``)."""
+
+    id: int
+    kind: JobKind
+    park: str
+    requested_by: int | None
+    view: str
+    params: dict[str, Any]
+    status: JobStatus
+    progress: float = Field(ge=0, le=1)
+    message: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    heartbeat_at: str | None
+    result: dict[str, Any] | None = Field(None, description="Only once the job succeeded.")
+    error: str | None = Field(None, description="Only once the job failed: what went wrong.")
