@@ -705,9 +705,11 @@ def create_app(
 
     app = FastAPI(title="symbiolink", version=__version__, lifespan=lifespan, default_response_class=ApiJSONResponse,
                   generate_unique_id_function=_unique_id, openapi_url="/openapi.json")  # fmt: skip
+    # Settings are read before the database opens, so a bad one leaves no connection behind.
+    token_cache = TokenCache(_token_cache_s() if token_cache_s is None else token_cache_s)
     app.state.engine = open_store(url)
     app.state.login_limiter = LoginLimiter()
-    app.state.token_cache = TokenCache(_token_cache_s() if token_cache_s is None else token_cache_s)
+    app.state.token_cache = token_cache
     app.state.secret = secrets.token_bytes(32)
     app.state.secure_cookies = secure_cookies
     app.include_router(api)
