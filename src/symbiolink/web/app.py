@@ -340,7 +340,7 @@ def read_park(park_id: ParkId, user: CurrentUser, engine: EngineDep) -> dict[str
 def list_companies(park_id: ParkId, user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
     with Session(engine) as session:
         _park_or_403(session, user, park_id)
-        # Plain rows, not ORM objects: a park's hundred companies load in half the time.
+        # Plain rows, not ORM objects, which cost more to build (docs/web.md "Load").
         rows = session.execute(
             select(*CompanyRow.__table__.c)
             .where(CompanyRow.park_id == park_id)
