@@ -23,6 +23,9 @@ Each user writes only the streams it created and its own months (users 0..49 wri
 1950..1999), so the final value of each is that of its last acknowledged write, whatever the order
 of the users. Exit status 1 if any request got a 5xx or no answer, or any check fails.
 
+To look into a failure: ``SOAK_KEEP=1`` keeps the database (its name is printed) and
+``SOAK_DEBUG=1`` prints every 404 with the user and the request.
+
 Usage: python benchmarks/soak.py [--minutes 10] [--users 50] [--server-workers 2]
 [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
 """
