@@ -23,6 +23,9 @@ Each user writes only the streams it created and its own months (users 0..49 wri
 1950..1999), so the final value of each is that of its last acknowledged write, whatever the order
 of the users. Exit status 1 if any request got a 5xx or no answer, or any check fails.
 
+To look into a failure: ``SOAK_KEEP=1`` keeps the database (its name is printed) and
+``SOAK_DEBUG=1`` prints every 404 with the user and the request.
+
 Usage: python benchmarks/soak.py [--minutes 10] [--users 50] [--server-workers 2]
 [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
 """
@@ -47,6 +50,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from api_load import Connection, _free_port
 
 PASSWORD = "soak-test-password"
+#: The unit of a month's measured amount, per kind of the link's stream.
+UNIT = {"material": "t", "water": "m3", "energy": "MWh"}
 
 
 @dataclass
@@ -130,6 +135,7 @@ def prepare(url: str, users: int, seed: int) -> tuple[list[Account], dict[str, A
         made[a.email] = u
     links: dict[str, list[int]] = {}
     company_links: dict[str, list[int]] = {}
+    link_kind: dict[int, str] = {}
     for p in used:
         manager = made[f"manager-{p}@soak.example.org"]
         store_links.suggest_for_park(engine, p, manager)
@@ -141,6 +147,7 @@ def prepare(url: str, users: int, seed: int) -> tuple[list[Account], dict[str, A
             links[p] = [r.id for r in mine]
             for r in mine:
                 sides = store_links.sides(session, r)
+                link_kind[r.id] = sides.stream.kind
                 for c in (sides.supplier.id, sides.receiver.id):
                     company_links.setdefault(c, []).append(r.id)
             # A quarter of the park's links operate (so measurements are taken); the rest stay
@@ -153,7 +160,7 @@ def prepare(url: str, users: int, seed: int) -> tuple[list[Account], dict[str, A
     for s in park.streams:
         streams[s.company].append(s.id)
     return accounts, {"companies": companies, "streams": streams, "links": links,
-                      "company_links": company_links}  # fmt: skip
+                      "company_links": company_links, "link_kind": link_kind}  # fmt: skip
 
 
 class User:
@@ -178,6 +185,11 @@ class User:
         doc = None
         if raw and raw[:1] in (b"{", b"["):
             doc = json.loads(raw)
+        if os.environ.get("SOAK_DEBUG") and status == 404:
+            print(
+                f"404 {self.a.role} {self.a.company} {method} {path}: {raw[:200]!r}",
+                file=sys.stderr,
+            )
         return status, doc
 
     # -- reads -----------------------------------------------------------------------------------
@@ -197,12 +209,11 @@ class User:
             stream = rng.choice(self.created or w["streams"].get(company) or ["none"])
             await self.call("read stream", "GET", f"/api/v1/streams/{stream}")
         elif kind in (6, 7):
-            if rng.random() < 0.5:
+            link = self._link()
+            if link is None or rng.random() < 0.5:
                 await self.call("read links", "GET", f"/api/v1/companies/{company}/links")
             else:
-                await self.call(
-                    "read link", "GET", f"/api/v1/links/{rng.choice(w['links'][a.park])}"
-                )
+                await self.call("read link", "GET", f"/api/v1/links/{link}")
         elif kind == 8:
             await self.call("read parks", "GET", "/api/v1/parks")
         else:
@@ -211,11 +222,13 @@ class User:
 
     # -- writes ----------------------------------------------------------------------------------
 
-    def _link(self) -> int:
-        """A link this user is a party to (a member) or a broker of (its park's)."""
-        own = self.world["company_links"].get(self.a.company or "", [])
-        links: list[int] = own or self.world["links"][self.a.park]
-        return self.rng.choice(links)
+    def _link(self) -> int | None:
+        """A link this user is a party to (a member) or a broker of (its park's); None if none."""
+        if self.a.role == "company_member":
+            links: list[int] = self.world["company_links"].get(self.a.company or "", [])
+        else:
+            links = self.world["links"][self.a.park]
+        return self.rng.choice(links) if links else None
 
     def _company(self) -> str:
         return self.a.company or self.rng.choice(self.world["companies"][self.a.park])
@@ -225,6 +238,9 @@ class User:
         kind = rng.randrange(10)
         if self.a.role == "facilitator" and kind < 7:
             kind = 7 + kind % 3  # a facilitator brokers links; it keeps no streams
+        link = self._link()
+        if kind >= 7 and link is None:
+            kind = 0  # a member of a company without links writes its streams
         if kind < 3 or (kind < 7 and not self.created):
             self.serial += 1
             sid = f"soak-u{self.a.index}-{self.serial}"
@@ -254,7 +270,7 @@ class User:
             status, _ = await self.call("write privacy", "PUT", f"/api/v1/streams/{sid}/privacy", {"private": private})  # fmt: skip
             self._settle(sid, status, 200, lambda s: {**s, "private": private})
         elif kind < 9:
-            link = self._link()
+            assert link is not None
             action = rng.choice(["interest", "consent", "advance", "advance", "end"]) if rng.random() < 0.2 else rng.choice(["interest", "consent", "advance"])  # fmt: skip
             status, _ = await self.call("write link action", "POST", f"/api/v1/links/{link}/actions", {"action": action})  # fmt: skip
             key = (link, self.a.user_id, action)
@@ -265,11 +281,11 @@ class User:
             else:
                 led.refused_actions[key] += 1
         else:
-            link = self._link()
+            assert link is not None
             month = f"{1950 + self.a.index}-{rng.randrange(1, 13):02d}"
             q = float(rng.randrange(0, 1000))
             status, _ = await self.call("write measurement", "POST", f"/api/v1/links/{link}/measurements",
-                                        {"month": month, "quantity": q, "unit": "t/month"})  # fmt: skip
+                                        {"month": month, "quantity": q, "unit": UNIT[self.world["link_kind"][link]]})  # fmt: skip
             led.tried_months.add((link, month))
             if 200 <= status < 300:
                 led.measurements[(link, month)] = q
@@ -300,6 +316,7 @@ def check(url: str, accounts: list[Account], ledger: Ledger) -> list[str]:
     from sqlalchemy.orm import Session
 
     from symbiolink.store import make_engine
+    from symbiolink.store.links import ACTIONS
     from symbiolink.store.models import LinkEventRow, LinkMeasurementRow, StreamRow
 
     problems: list[str] = []
@@ -327,6 +344,7 @@ def check(url: str, accounts: list[Account], ledger: Ledger) -> list[str]:
                 (link, user, action): n
                 for link, user, action, n in session.execute(
                     select(LinkEventRow.link_id, LinkEventRow.user_id, LinkEventRow.action, func.count())
+                    .where(LinkEventRow.action.in_(ACTIONS))
                     .group_by(LinkEventRow.link_id, LinkEventRow.user_id, LinkEventRow.action)
                 )
             }
@@ -418,7 +436,10 @@ def main() -> int:
     try:
         problems = check(url, accounts, ledger)
     finally:
-        drop_database(args.postgres, name)
+        if not os.environ.get("SOAK_KEEP"):
+            drop_database(args.postgres, name)
+        else:
+            print(f"kept {name}", file=sys.stderr)
     total = 0
     server_errors = 0
     for klass in sorted(ledger.latencies):
