@@ -121,8 +121,15 @@ def test_companies_move_and_go() -> None:
     assert_same_as_full_run(index)
     index.apply(
         companies=[Company(id="glass", name="Glass works", park="hp", isic="2310")],
-        streams=[Stream(id="cullet", company="glass", direction="supply", kind="material",
-                        name="Glass cullet")],  # fmt: skip
+        streams=[
+            Stream(
+                id="cullet",
+                company="glass",
+                direction="supply",
+                kind="material",
+                name="Glass cullet",
+            )
+        ],
     )
     assert index.matches_of("cullet")
     assert_same_as_full_run(index)
@@ -142,8 +149,17 @@ NAMES = ["Cement plant", "Paper mill", "Titanium dioxide producer", "Greenhouse"
 
 edits = st.lists(
     st.tuples(
-        st.sampled_from(["add stream", "edit stream", "drop stream", "add company",
-                         "edit company", "drop company", "move park"]),  # fmt: skip
+        st.sampled_from(
+            [
+                "add stream",
+                "edit stream",
+                "drop stream",
+                "add company",
+                "edit company",
+                "drop company",
+                "move park",
+            ]
+        ),
         st.integers(0, 10_000),
         st.integers(0, 10_000),
         st.integers(0, 10_000),

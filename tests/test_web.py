@@ -83,6 +83,9 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[int, int]]] = {
     ("GET", "/api/v1/links/{link_id}"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (200, 404), "observer": (404, 404)},
     ("POST", "/api/v1/links/{link_id}/actions"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (200, 404), "observer": (404, 404)},
     ("POST", "/api/v1/links/{link_id}/measurements"): {"admin": (201, 201), "manager": (201, 404), "member": (201, 404), "facilitator": (201, 404), "observer": (404, 404)},
+    ("GET", "/api/v1/streams/{stream_id}/matches"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (200, 404), "observer": (404, 404)},
+    ("GET", "/api/v1/companies/{company_id}/matches"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (200, 404), "observer": (404, 404)},
+    ("GET", "/api/v1/parks/{park_id}/matches"): {"admin": (200, 200), "manager": (200, 403), "member": (403, 403), "facilitator": (200, 403), "observer": (403, 403)},
 }  # fmt: skip
 _counter = itertools.count()
 

@@ -642,7 +642,9 @@ class Matcher:
                 ]
                 entries += [
                     (c.score, c.demand[1].id, c.company.id)
-                    for c in (found[len(order) :] if threshold <= 0 else self._scored(ctx, s, prep, cross))
+                    for c in (
+                        found[len(order) :] if threshold <= 0 else self._scored(ctx, s, prep, cross)
+                    )
                     if c.demand is not None
                 ]
                 demands_found.append(entries)

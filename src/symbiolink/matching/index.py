@@ -149,7 +149,9 @@ class LiveIndex:
             lambda: defaultdict(lambda: defaultdict(set))
         )
         self._by_profile: dict[tuple[Any, ...], set[str]] = defaultdict(set)
-        self._profile_args: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._profile_args: dict[
+            tuple[Any, ...], tuple[list[ClassHit], str | None, frozenset[str], str | None]
+        ] = {}
         self._demand_entries: dict[str, dict[str, float]] = defaultdict(dict)
         self._demand_top: dict[str, list[DemandMatch]] = {}
         #: The order of companies and of streams (an edit keeps a place, an addition comes last).
@@ -414,7 +416,7 @@ class LiveIndex:
 
     def _groups_of(self, cid: str) -> list[Group]:
         """The groups of other parks' supplies that a company is a member of."""
-        cell, classes, processes, sector = self._membership[cid]
+        _cell, classes, processes, sector = self._membership[cid]
         groups: list[Group] = [("sector", sector)] if sector else []
         groups += [("class", k) for k in classes]
         groups += [("takes", k) for k in sorted({k for pid in processes for k in self._taken[pid]})]
@@ -499,7 +501,8 @@ class LiveIndex:
         resource profile)."""
         found: set[str] = set()
         for key, sids in self._by_profile.items():
-            if sids and self.matcher.sector_evidence(*self._profile_args[key], sectors):
+            hits, ewc, toks, donor = self._profile_args[key]
+            if sids and self.matcher.sector_evidence(hits, ewc, toks, donor, sectors):
                 found |= sids
         return found
 
@@ -605,8 +608,17 @@ class LiveIndex:
                     ):
                         sc = self.matcher.explain(ctx, s, cand)
                         state.matches.append(
-                            Match(s.id, cand.company.id, sc.demand, rank, score, sc.use,
-                                  sc.reasons, sc.sources, cand.distance)  # fmt: skip
+                            Match(
+                                s.id,
+                                cand.company.id,
+                                sc.demand,
+                                rank,
+                                score,
+                                sc.use,
+                                sc.reasons,
+                                sc.sources,
+                                cand.distance,
+                            )
                         )
                     state.demands = {
                         did: score for score, did, _ in entries if score >= self.min_score

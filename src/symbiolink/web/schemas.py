@@ -13,7 +13,7 @@ fails the tests (as a 500) instead of being silently dropped from the answer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -322,3 +322,26 @@ class LinkPublic(_Public):
     consent: ConsentPublic
     events: list[EventPublic]
     measurements: list[MeasurementPublic]
+
+
+# -- live matches ------------------------------------------------------------------------------------
+
+
+class MatchPublic(_Public):
+    """A current match of a stream. The other side (the receiver of a supply, the supplier of a
+    demand) is a sector and a distance only, as a link's before the introduction, except to the
+    park's brokers (not where its stream keeps the owner's identity private)."""
+
+    stream: str = Field(description="The stream matched (a supply or a demand).")
+    direction: Literal["supply", "demand"]
+    rank: int
+    score: float
+    use: str
+    reasons: list[str]
+    sources: list[str]
+    distance_km: float | None
+    other: SidePublic
+    other_stream: str | None = Field(
+        description="The receiver's demand that fits, or the supply that meets the demand; null "
+        "where the other side is not shown."
+    )
