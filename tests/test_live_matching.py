@@ -4,6 +4,7 @@ platform stores them with each change and shows them with the confidentiality of
 from __future__ import annotations
 
 import copy
+import json
 import math
 from typing import Any
 
@@ -221,3 +222,171 @@ def test_edits_give_the_matches_of_a_full_run(
     for n, (op, a, b, c) in enumerate(steps):
         _edit(index, op, a, b, c, n)
         assert_same_as_full_run(index)
+
+
+# -- the platform: stored with each change, shown as links are ---------------------------------
+
+from fastapi.testclient import TestClient  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from symbiolink.store import export_park  # noqa: E402
+from symbiolink.store.models import LiveMatchRow  # noqa: E402
+from symbiolink.web.app import create_app  # noqa: E402
+from test_web import api  # noqa: E402, F401
+
+Api = tuple[TestClient, dict[str, dict[str, str]]]
+URL = "/api/v1"
+
+
+def assert_stored_is_full_run(client: TestClient) -> None:
+    """The stored matches of every stream are those of a full run on the stored registry."""
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    registry = export_park(engine)
+    want = [
+        (m.supply, m.rank, "supply", m.receiver, m.demand, m.score, m.reasons)
+        for m in FULL_MATCHER.match(registry, top=5)
+    ] + [
+        (m.demand, m.rank, "demand", m.supplier, m.supply, m.score, m.reasons)
+        for m in FULL_MATCHER.match_demands(registry, top=5)
+    ]
+    with Session(engine) as session:
+        got = [
+            (r.stream_id, r.rank, r.direction, r.company_id, r.other_stream_id, r.score, r.reasons)
+            for r in session.scalars(select(LiveMatchRow))
+        ]
+    key = lambda x: (x[0], x[1])  # noqa: E731
+    assert [(*x[:5], x[6]) for x in sorted(got, key=key)] == [
+        (*x[:5], x[6]) for x in sorted(want, key=key)
+    ]
+    for a, b in zip(sorted(got, key=key), sorted(want, key=key), strict=True):
+        assert math.isclose(a[5], b[5], rel_tol=0, abs_tol=1e-12)
+
+
+def _post(client: TestClient, headers: dict[str, str], company: str, **stream: Any) -> None:
+    r = client.post(f"{URL}/companies/{company}/streams", json=stream, headers=headers)
+    assert r.status_code == 201, r.text
+
+
+def test_a_posted_stream_has_its_matches_at_once(api: Api) -> None:  # noqa: F811
+    client, h = api
+    _post(client, h["neighbour"], "a2", id="a2-slag-in", direction="demand", kind="material",
+          name="Steel slag for blended cement")  # fmt: skip
+    # The demand ranks the fitting supply, and the supply names the demand, as the admin sees.
+    mine = client.get(f"{URL}/streams/a2-slag-in/matches", headers=h["neighbour"]).json()
+    assert [m["stream"] for m in mine] and mine[0]["direction"] == "demand"
+    admin = client.get(f"{URL}/streams/a1-slag/matches", headers=h["admin"]).json()
+    assert {"company": "a2", "other_stream": "a2-slag-in"}.items() <= {
+        "company": admin[0]["other"]["company"],
+        "other_stream": admin[0]["other_stream"],
+    }.items()
+    assert_stored_is_full_run(client)
+    # A new supply of the member's company: matches at once, and in the demand's list.
+    _post(client, h["member"], "a1", id="a1-slag-2", direction="supply", kind="material",
+          name="Ladle furnace slag", ewc="100202")  # fmt: skip
+    found = client.get(f"{URL}/streams/a1-slag-2/matches", headers=h["member"]).json()
+    assert found and found[0]["other"]["sector_isic"] == "2394"
+    demand = client.get(f"{URL}/streams/a2-slag-in/matches", headers=h["neighbour"]).json()
+    assert len(demand) == len(mine) + 1
+    assert_stored_is_full_run(client)
+
+
+def test_edits_and_deletes_change_the_stored_matches(api: Api) -> None:  # noqa: F811
+    client, h = api
+    _post(client, h["neighbour"], "a2", id="a2-steam-in", direction="demand", kind="material",
+          name="Steel slag for blended cement")  # fmt: skip
+    _post(client, h["member"], "a1", id="a1-heat", direction="supply", kind="water",
+          name="Treated wastewater")  # fmt: skip
+    before = client.get(f"{URL}/streams/a1-heat/matches", headers=h["admin"]).json()
+    assert all(m["other_stream"] != "a2-steam-in" for m in before)
+    r = client.patch(f"{URL}/streams/a1-heat", headers=h["member"],
+                     json={"kind": "material", "name": "EAF slag", "ewc": "100202"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    after = client.get(f"{URL}/streams/a1-heat/matches", headers=h["admin"]).json()
+    assert after != before
+    assert any(m["other_stream"] == "a2-steam-in" for m in after)
+    assert_stored_is_full_run(client)
+    assert client.delete(f"{URL}/streams/a2-steam-in", headers=h["neighbour"]).status_code == 204
+    after = client.get(f"{URL}/streams/a1-heat/matches", headers=h["admin"]).json()
+    assert all(m["other_stream"] != "a2-steam-in" for m in after)
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        assert not session.scalars(
+            select(LiveMatchRow).where(LiveMatchRow.other_stream_id == "a2-steam-in")
+        ).all()
+    assert_stored_is_full_run(client)
+    assert client.delete(f"{URL}/streams/a1-heat", headers=h["member"]).status_code == 204
+    assert client.get(f"{URL}/streams/a1-heat/matches", headers=h["admin"]).status_code == 404
+    assert_stored_is_full_run(client)
+
+
+def test_an_import_updates_the_matches(api: Api) -> None:  # noqa: F811
+    import json
+
+    from symbiolink.analytics.scenarios import split_parks
+    from web_park import platform_park
+
+    client, h = api
+    doc = next(d for d in split_parks(platform_park()) if d["parks"][0]["id"] == "A")
+    doc["streams"].append({"id": "a3-ash-in", "company": "a3", "direction": "demand",
+                           "kind": "material", "name": "Steel slag"})  # fmt: skip
+    r = client.post(f"{URL}/parks/import", content=json.dumps(doc).encode(),
+                    headers={**h["manager"], "x-filename": "park.json"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    found = client.get(f"{URL}/streams/a3-ash-in/matches", headers=h["manager"]).json()
+    assert "a1-slag" in {m["other_stream"] for m in found}
+    assert_stored_is_full_run(client)
+
+
+def test_another_process_and_a_restart_see_the_same_matches(
+    api: Api,  # noqa: F811
+    database_url: str,
+) -> None:
+    client, h = api
+    before = client.get(f"{URL}/companies/a1/matches", headers=h["admin"]).json()
+    other = create_app(database_url)  # a second server process on the same database
+    with TestClient(other) as second:
+        _post(second, h["admin"], "a2", id="a2-in", direction="demand", kind="material",
+              name="Steel slag for cement")  # fmt: skip
+        assert second.get(f"{URL}/companies/a1/matches", headers=h["admin"]).json() != before
+    # The first process's index follows the change it did not make, before its next write.
+    seen = client.get(f"{URL}/companies/a1/matches", headers=h["admin"]).json()
+    assert any(m["other_stream"] == "a2-in" for m in seen)
+    _post(client, h["admin"], "a3", id="a3-in", direction="demand", kind="material",
+          name="Steel slag")  # fmt: skip
+    assert_stored_is_full_run(client)
+    other.state.engine.dispose()
+
+
+def test_matches_keep_the_other_side_confidential(api: Api) -> None:  # noqa: F811
+    client, h = api
+    _post(client, h["neighbour"], "a2", id="a2-slag-in", direction="demand", kind="material",
+          name="Steel slag for blended cement")  # fmt: skip
+    member = client.get(f"{URL}/streams/a1-slag/matches", headers=h["member"]).json()
+    assert member
+    for m in member:
+        assert m["other"]["company"] is None and m["other"]["name"] is None
+        assert m["other_stream"] is None and m["other"]["description"].startswith("a company of")
+        text = json.dumps(m)
+        for word in ("Company A2", "a2-slag-in", '"a2"', "Company A3"):
+            assert word not in text
+        assert "quantity" not in text and "600" not in text
+    # The demand's owner sees the supplier as a sector only.
+    theirs = client.get(f"{URL}/streams/a2-slag-in/matches", headers=h["neighbour"]).json()
+    assert theirs and all(m["other"]["company"] is None for m in theirs)
+    assert all("a1-slag" not in json.dumps(m) and "Company A1" not in json.dumps(m)
+               for m in theirs)  # fmt: skip
+    # Neither company reads the other's matches; brokers of the park read both, named.
+    assert client.get(f"{URL}/streams/a1-slag/matches", headers=h["neighbour"]).status_code == 403
+    assert client.get(f"{URL}/companies/a1/matches", headers=h["neighbour"]).status_code == 403
+    assert client.get(f"{URL}/parks/A/matches", headers=h["member"]).status_code == 403
+    for role in ("manager", "facilitator"):
+        park = client.get(f"{URL}/parks/A/matches", headers=h[role]).json()
+        named = [m for m in park if m["stream"] == "a1-slag"]
+        assert named and named[0]["other"]["company"] == "a2"
+        # A stream that keeps its owner's identity private is left out (but for admins).
+        assert "a1-secret" not in {m["stream"] for m in park}
+        assert all(m["other_stream"] != "a1-secret" for m in park)
+    assert "a1-secret" in {
+        m["stream"] for m in client.get(f"{URL}/parks/A/matches", headers=h["admin"]).json()
+    }
