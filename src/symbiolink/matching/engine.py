@@ -650,24 +650,37 @@ class Matcher:
                 demands_found.append(entries)
         return out
 
-    def candidate_for(self, ctx: _Context, s: Stream, company_id: str) -> _Candidate | None:
-        """The candidate ``company_id`` of supply ``s``, scored as :meth:`_candidates_batch`
-        scores it (for explaining one pair), or None where a rule forbids it."""
+    def candidates_for(
+        self, ctx: _Context, s: Stream, company_ids: Iterable[str]
+    ) -> dict[str, _Candidate]:
+        """Candidates ``company_ids`` of supply ``s``, scored as :meth:`_candidates_batch` scores
+        them (for explaining a few pairs); those a rule forbids are left out."""
         prep = self._prepare(ctx, s)
-        company = ctx.companies[company_id]
-        if company.park == prep.supplier.park:
-            home = ctx.park_arrays(company.park)
-            z, dist, demands, terms = self._home_logits(ctx, [s], [prep], home)
-            pos = home.position[company_id]
-            if not np.isfinite(z[0, pos]):
-                return None
-            score = 1.0 / (1.0 + np.exp(-np.clip(z[0], -50.0, 50.0)))
-            return self._home_candidate(ctx, prep, home, pos, score, dist[0], demands[0], terms[0])
-        there = ctx.location(company)
-        distance = None
-        if prep.here is not None and there is not None:
-            distance = float(haversine_rows(np.array([prep.here]), np.array([there]))[0, 0])
-        return self._one(ctx, s, prep, company, distance)
+        out: dict[str, _Candidate] = {}
+        home_rows: tuple[Any, ...] | None = None
+        for company_id in company_ids:
+            company = ctx.companies[company_id]
+            if company.park == prep.supplier.park:
+                home = ctx.park_arrays(company.park)
+                if home_rows is None:
+                    z, dist, demands, terms = self._home_logits(ctx, [s], [prep], home)
+                    score = 1.0 / (1.0 + np.exp(-np.clip(z[0], -50.0, 50.0)))
+                    home_rows = (z[0], score, dist[0], demands[0], terms[0])
+                z0, score, dist0, demands0, terms0 = home_rows
+                pos = home.position[company_id]
+                if np.isfinite(z0[pos]):
+                    out[company_id] = self._home_candidate(
+                        ctx, prep, home, pos, score, dist0, demands0, terms0
+                    )
+                continue
+            there = ctx.location(company)
+            distance = None
+            if prep.here is not None and there is not None:
+                distance = float(haversine_rows(np.array([prep.here]), np.array([there]))[0, 0])
+            found = self._one(ctx, s, prep, company, distance)
+            if found is not None:
+                out[company_id] = found
+        return out
 
     def _prepare(self, ctx: _Context, s: Stream) -> _Prep:
         supplier = ctx.companies[s.company]

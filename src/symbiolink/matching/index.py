@@ -40,6 +40,7 @@ import numpy as np
 from symbiolink.knowledge.classes import ClassHit
 from symbiolink.matching.engine import (
     CROSS_PARK_NEAREST,
+    FUEL_WORDS,
     DemandMatch,
     Match,
     Matcher,
@@ -50,6 +51,7 @@ from symbiolink.matching.engine import (
 )
 from symbiolink.matching.rules import haversine_many
 from symbiolink.model.park import FORMAT, Company, Park, ParkFile, Stream
+from symbiolink.text import content_tokens
 
 #: A group of companies of other parks a supply looks at: ("sector", ISIC), ("class", class id)
 #: of a posted demand, ("takes", class id) by a process the company's name names.
@@ -71,6 +73,8 @@ class _Supply:
     near: frozenset[str]
     """The companies of other parks that may be among its nearest (of any group)."""
     profile: tuple[Any, ...]
+    keys: frozenset[tuple[str, str]]
+    """What a demand must share with it to fit at all (:meth:`LiveIndex._supply_keys`)."""
     matches: list[Match]
     demands: dict[str, float]
     """Demand id -> score: the candidates whose best fitting demand it is (match_demands)."""
@@ -149,6 +153,9 @@ class LiveIndex:
             lambda: defaultdict(lambda: defaultdict(set))
         )
         self._by_profile: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+        self._park_keys: dict[str, dict[tuple[str, str], set[str]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
         self._profile_args: dict[
             tuple[Any, ...], tuple[list[ClassHit], str | None, frozenset[str], str | None]
         ] = {}
@@ -170,7 +177,7 @@ class LiveIndex:
         with _collector_paused():
             whole = _Context(registry, self.matcher)
             touched = self._rematch(supplies, whole=whole)
-            self._refresh_demands(touched | demands, set(supplies), whole=whole)
+            self._refresh_demands(touched | demands, set(), set(), every=True, whole=whole)
 
     # -- answers -----------------------------------------------------------------------------
 
@@ -223,7 +230,8 @@ class LiveIndex:
         for s in streams:
             if s.company not in known_companies or s.company in gone_companies:
                 raise KeyError(f"stream {s.id!r}: no company {s.company!r} in the index")
-        dirty: set[str] = set()  # companies whose place, words, sector or demands change
+        dirty: set[str] = set()  # companies whose place, words or sector change (or gone)
+        demanding: dict[str, list[Stream]] = defaultdict(list)  # only demands change: before, after
         supplies: set[str] = set()  # supplies to match again
         gone: set[str] = set()  # streams that no longer exist
         forget: set[str] = set()  # supplies that are no longer supplies
@@ -241,22 +249,33 @@ class LiveIndex:
         for sid in gone:
             forget.add(sid)
             if self.streams[sid].direction == "demand":
-                dirty.add(self.streams[sid].company)
+                demanding[self.streams[sid].company].append(self.streams[sid])
         for s in streams:
             old_s = self.streams.get(s.id)
             for x in (old_s, s):
                 if x is not None and x.direction == "demand":
-                    dirty.add(x.company)
+                    demanding[x.company].append(x)
             if s.direction == "supply":
                 supplies.add(s.id)
             elif old_s is not None and old_s.direction == "supply":
                 forget.add(s.id)
+        # A company whose demands only change concerns the supplies those demands may fit.
+        keys = {
+            cid: frozenset(k for d in ds for k in self._demand_keys(d))
+            for cid, ds in demanding.items()
+            if cid not in dirty and cid in self.companies
+        }
         # What the dirty companies were: their park, and who had them among their nearest.
         affected: set[str] = set()
-        for cid in dirty:
+        for cid in dirty | set(keys):
             if cid in self.companies:
-                homes.add(self.companies[cid].park)
-                affected |= self._near_of.get(cid, set())
+                near = self._near_of.get(cid, set())
+                if cid in keys:
+                    near = {sid for sid in near if self._supplies[sid].keys & keys[cid]}
+                    affected |= self._keyed(self.companies[cid].park, keys[cid])
+                else:
+                    homes.add(self.companies[cid].park)
+                affected |= near
                 self._unindex_company(cid)
         # Apply the edit.
         touched_demands: set[str] = set()
@@ -274,14 +293,24 @@ class LiveIndex:
             self._put_stream(s)
             if s.direction == "demand":
                 touched_demands.add(s.id)
-        for cid in dirty:
+        for cid in dirty | set(keys):
             if cid in self.companies:
                 self._loc.pop(cid, None)
                 self._index_company(cid)
-                homes.add(self.companies[cid].park)
-                affected |= self._watchers(cid)
+                if cid in keys:
+                    classes = {
+                        ("class", h.class_id)
+                        for d in demanding[cid]
+                        if d.id in self.streams
+                        for h in self.hits(self.streams[d.id])
+                    }
+                    affected |= self._watchers(cid, classes)
+                else:
+                    homes.add(self.companies[cid].park)
+                    affected |= self._watchers(cid)
         sectors = frozenset(self._sector_count)
-        if sectors != self.sectors:
+        resectored = sectors != self.sectors
+        if resectored:
             affected |= self._knowing(sectors ^ self.sectors)
             self.sectors = sectors
             self._prune_route_cache()
@@ -305,7 +334,18 @@ class LiveIndex:
             touched_demands |= self._rematch(ordered)
             changed = {sid for sid in affected if before.get(sid) != self._supplies[sid].matches}
             changes = Changes(supplies=changed, removed=gone)
-            changes.demands = self._refresh_demands(touched_demands - gone, affected)
+            # Explanations of a demand's suppliers change with the supply, its company, the
+            # demand's company (or the demand), or the registry's sectors.
+            fresh = supplies | {sid for sid in affected if self.streams[sid].company in dirty}
+            fresh_demands = {d.id for ds in demanding.values() for d in ds}
+            fresh_demands |= {
+                did
+                for did in touched_demands
+                if did in self.streams and self.streams[did].company in dirty
+            }
+            changes.demands = self._refresh_demands(
+                touched_demands - gone, fresh, fresh_demands, every=resectored
+            )
         for sid in gone:
             self._demand_top.pop(sid, None)
             self._demand_entries.pop(sid, None)
@@ -375,6 +415,39 @@ class LiveIndex:
                 name=s.name, description=s.description or "", ewc=s.ewc, kind=None
             )
         return found
+
+    def _tokens(self, s: Stream) -> frozenset[str]:
+        return frozenset(content_tokens(f"{s.name} {s.description or ''}"))
+
+    def _supply_keys(self, s: Stream) -> frozenset[tuple[str, str]]:
+        """A demand fits a supply at all (:meth:`_Context.demand_fit`) only if it shares one of
+        these: a class, a family, a word, or it asks for fuel and the supply is a known fuel (the
+        keys :meth:`_Context.fitting_demands` looks demands up by)."""
+        classes = self.matcher.classifier.classes
+        hits = self.hits(s)
+        keys = {("class", h.class_id) for h in hits}
+        keys |= {("family", classes[h.class_id].family) for h in hits}
+        keys |= {("token", x) for x in self._tokens(s)}
+        if s.kind == "material" and any(h.class_id in self.matcher.fuel_classes for h in hits):
+            keys.add(("fuel", ""))
+        return frozenset(keys)
+
+    def _demand_keys(self, d: Stream) -> frozenset[tuple[str, str]]:
+        """The keys of :meth:`_supply_keys` a demand has (as :meth:`_Context._index_demands`)."""
+        classes = self.matcher.classifier.classes
+        hits = self.hits(d)
+        keys = {("class", h.class_id) for h in hits}
+        keys |= {("family", classes[h.class_id].family) for h in hits}
+        toks = self._tokens(d)
+        keys |= {("token", x) for x in toks}
+        if d.kind == "energy" and toks & FUEL_WORDS:
+            keys.add(("fuel", ""))
+        return frozenset(keys)
+
+    def _keyed(self, park: str, keys: frozenset[tuple[str, str]]) -> set[str]:
+        """The supplies of a park that a demand with these keys may fit."""
+        index = self._park_keys.get(park, {})
+        return {sid for key in keys for sid in index.get(key, ())}
 
     def _index_company(self, cid: str) -> None:
         """Put a company in the groups it belongs to (as :meth:`_Context._index` does)."""
@@ -465,9 +538,9 @@ class LiveIndex:
         kth = distinct[CROSS_PARK_NEAREST - 1][0]
         return [cid for x, cid in distinct if x <= kth + _MARGIN], kth
 
-    def _watchers(self, cid: str) -> set[str]:
+    def _watchers(self, cid: str, only: set[Group] | None = None) -> set[str]:
         """Supplies of other parks for which the company (as it is now) may be among the
-        nearest of a group it belongs to."""
+        nearest of a group it belongs to (of ``only`` those)."""
         here = self._location(cid)
         if here is None:
             return set()
@@ -475,6 +548,8 @@ class LiveIndex:
         cell = (math.floor(here[0]), math.floor(here[1]))
         found: set[str] = set()
         for group in self._groups_of(cid):
+            if only is not None and group not in only:
+                continue
             for reach, grid in self._watch.get(group, {}).items():
                 dlat = math.ceil(reach / 111.0) + 1
                 lat_far = min(89.0, max(abs(here[0]) + dlat, 0.0))
@@ -525,6 +600,8 @@ class LiveIndex:
             for g in state.groups:
                 self._watch[g][state.reach][cell].discard(sid)
         self._by_profile[state.profile].discard(sid)
+        for key in state.keys:
+            self._park_keys[state.park][key].discard(sid)
         for did in state.demands:
             self._demand_entries[did].pop(sid, None)
         return state
@@ -590,8 +667,9 @@ class LiveIndex:
                 )
                 self._profile_args.setdefault(pkey, (hits, pkey[1], pkey[2], pkey[3]))
                 states[s.id] = _Supply(
-                    park_id, here, profile.reach, groups, kth, frozenset(near), pkey, [], {}
-                )
+                    park_id, here, profile.reach, groups, kth, frozenset(near), pkey,
+                    self._supply_keys(s), [], {},
+                )  # fmt: skip
             ctx = whole or _Context(
                 self._sub_registry(park_id, extra, sids), self.matcher, sectors=self.sectors
             )
@@ -632,34 +710,49 @@ class LiveIndex:
                     for g in state.groups:
                         self._watch[g][state.reach][cell].add(sid)
                 self._by_profile[state.profile].add(sid)
+                for fit_key in state.keys:
+                    self._park_keys[state.park][fit_key].add(sid)
                 for did, score in state.demands.items():
                     self._demand_entries[did][sid] = score
                 touched |= set(state.demands)
         return touched
 
     def _refresh_demands(
-        self, demands: set[str], rematched: set[str], *, whole: _Context | None = None
+        self,
+        demands: set[str],
+        fresh: set[str],
+        fresh_demands: set[str],
+        *,
+        every: bool = False,
+        whole: _Context | None = None,
     ) -> set[str]:
-        """Rank the suppliers of ``demands`` again (as :meth:`Matcher.match_demands`) and explain
-        the new entries; returns the demands whose ranking or explanations changed."""
+        """Rank the suppliers of ``demands`` again (as :meth:`Matcher.match_demands`); a pair
+        is explained again where the supply is in ``fresh``, the demand in ``fresh_demands``
+        (they or their companies changed), with ``every``, or where it is new in the ranking.
+        Returns the demands whose ranking or explanations changed."""
         changed: set[str] = set()
         wanted: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
         ranked: dict[str, list[tuple[str, float]]] = {}
+        explained: dict[tuple[str, str], DemandMatch] = {}
         for did in demands:
             if did not in self.streams:
                 continue
             entries = self._demand_entries.get(did, {})
             best = sorted(entries.items(), key=lambda x: (-x[1], x[0]))[: self.top]
-            old = self._demand_top.get(did, [])
-            if [(m.supply, m.score) for m in old] == best and not any(
-                sid in rematched for sid, _ in best
+            old = {m.supply: m for m in self._demand_top.get(did, [])}
+            again = every or did in fresh_demands
+            if [(m.supply, m.score) for m in old.values()] == best and not (
+                again or any(sid in fresh for sid, _ in best)
             ):
                 continue
             changed.add(did)
             ranked[did] = best
             for sid, score in best:
-                wanted[sid].append((did, self.streams[did].company, score))
-        explained: dict[tuple[str, str], DemandMatch] = {}
+                kept = old.get(sid)
+                if again or sid in fresh or kept is None or kept.score != score:
+                    wanted[sid].append((did, self.streams[did].company, score))
+                else:
+                    explained[(did, sid)] = kept
         if whole is not None:
             self._explain(whole, wanted, explained)
         else:
@@ -694,9 +787,9 @@ class LiveIndex:
     ) -> None:
         for sid, pairs in wanted.items():
             s = self.streams[sid]
+            found = self.matcher.candidates_for(ctx, s, {cid for _, cid, _ in pairs})
             for did, cid, score in pairs:
-                cand = self.matcher.candidate_for(ctx, s, cid)
-                assert cand is not None, (sid, cid)
+                cand = found[cid]
                 sc = self.matcher.explain(ctx, s, cand)
                 out[(did, sid)] = DemandMatch(
                     did, sid, s.company, 0, score, sc.reasons, sc.sources, cand.distance
