@@ -179,7 +179,7 @@ def posts_main(url: str, parks: int, posts: int) -> None:
     assert park is not None
     engine = open_store(url)
     import_park(engine, park)
-    company = park.companies[len(park.companies) // 2]
+    company = park.company_by_id()[park.streams[len(park.streams) // 2].company]
     add_user(
         engine, "poster@example.org", "load-test-password", "company_member", company=company.id
     )

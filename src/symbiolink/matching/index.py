@@ -143,6 +143,9 @@ class LiveIndex:
         self._process_companies: dict[str, set[str]] = defaultdict(set)
         self._membership: dict[str, tuple[Any, ...]] = {}
         self._hits: dict[tuple[str, str, str | None], list[ClassHit]] = {}
+        self._text_tokens: dict[str, frozenset[str]] = {}
+        self._company_tokens: dict[str, frozenset[str]] = {}
+        self._company_processes: dict[str, Any] = {}
         self._taken: dict[str, frozenset[str]] = defaultdict(frozenset)
         for cid, takers in self.matcher.takers.items():
             for pid in takers:
@@ -175,7 +178,7 @@ class LiveIndex:
         supplies = [s.id for s in registry.streams if s.direction == "supply"]
         demands = {s.id for s in registry.streams if s.direction == "demand"}
         with _collector_paused():
-            whole = _Context(registry, self.matcher)
+            whole = self._context(registry, None)
             touched = self._rematch(supplies, whole=whole)
             self._refresh_demands(touched | demands, set(), set(), every=True, whole=whole)
 
@@ -371,6 +374,8 @@ class LiveIndex:
         self._park_companies[c.park][c.id] = None
         self._company_streams.setdefault(c.id, {})
         self._loc.pop(c.id, None)
+        self._company_tokens.pop(c.id, None)
+        self._company_processes.pop(c.id, None)
         self._sector[c.id] = c.sector_isic()
 
     def _drop_company(self, cid: str) -> None:
@@ -379,6 +384,8 @@ class LiveIndex:
         self._park_companies[c.park].pop(cid, None)
         self._company_streams.pop(cid, None)
         self._loc.pop(cid, None)
+        self._company_tokens.pop(cid, None)
+        self._company_processes.pop(cid, None)
         self._sector.pop(cid, None)
 
     def _put_stream(self, s: Stream) -> None:
@@ -589,6 +596,16 @@ class LiveIndex:
 
     # -- matching ----------------------------------------------------------------------------
 
+    def _context(self, registry: ParkFile, sectors: frozenset[str] | None) -> _Context:
+        """A matching context on ``registry`` that shares the index's look-ups which depend on
+        a stream's or company's own words only (classes, words, named processes)."""
+        ctx = _Context(registry, self.matcher, sectors=sectors)
+        ctx._hits = self._hits
+        ctx._tokens = self._text_tokens
+        ctx._company_tokens = self._company_tokens
+        ctx._processes = self._company_processes
+        return ctx
+
     def _forget_supply(self, sid: str) -> _Supply | None:
         state = self._supplies.pop(sid, None)
         if state is None:
@@ -636,9 +653,7 @@ class LiveIndex:
         touched: set[str] = set()
         for park_id, sids in by_park.items():
             streams = [self.streams[sid] for sid in sids]
-            probe = whole or _Context(
-                self._sub_registry(park_id, set(), sids), self.matcher, sectors=self.sectors
-            )
+            probe = whole or self._context(self._sub_registry(park_id, set(), sids), self.sectors)
             states: dict[str, _Supply] = {}
             nearest: dict[tuple[str, float, Group], tuple[list[str], float]] = {}
             extra: set[str] = set()
@@ -670,9 +685,7 @@ class LiveIndex:
                     park_id, here, profile.reach, groups, kth, frozenset(near), pkey,
                     self._supply_keys(s), [], {},
                 )  # fmt: skip
-            ctx = whole or _Context(
-                self._sub_registry(park_id, extra, sids), self.matcher, sectors=self.sectors
-            )
+            ctx = whole or self._context(self._sub_registry(park_id, extra, sids), self.sectors)
             for batch in ctx.batches(streams):
                 chunk = [streams[i] for i in batch]
                 found: list[list[tuple[float, str, str]]] = []
@@ -761,9 +774,7 @@ class LiveIndex:
                 by_park[self.companies[self.streams[sid].company].park].append(sid)
             for park_id, sids in by_park.items():
                 extra = {cid for sid in sids for _, cid, _ in wanted[sid]}
-                ctx = _Context(
-                    self._sub_registry(park_id, extra, sids), self.matcher, sectors=self.sectors
-                )
+                ctx = self._context(self._sub_registry(park_id, extra, sids), self.sectors)
                 self._explain(ctx, {sid: wanted[sid] for sid in sids}, explained)
         for did, best in ranked.items():
             new = [
