@@ -204,7 +204,7 @@ def posts_main(url: str, parks: int, posts: int) -> None:
                 break
             except (httpx.HTTPError, KeyError):
                 time.sleep(0.1)
-        client = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=600)
+        client = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=3600)
         before = _rss_mb(server.pid)
         own = next(s.id for s in park.streams if s.company == company.id)
         t = time.perf_counter()
@@ -239,7 +239,11 @@ def posts_main(url: str, parks: int, posts: int) -> None:
         rss = _rss_mb(server.pid)
     finally:
         server.terminate()
-        server.wait(timeout=60)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # still building the index: it does not stop between
+            server.kill()
+            server.wait()
     every = [x for xs in times.values() for x in xs]
     print(json.dumps({
         "mode": "posts", "database": url.split(":")[0], "parks": parks, "streams": len(park.streams),
