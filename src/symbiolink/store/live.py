@@ -29,6 +29,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from symbiolink.matching.engine import Matcher
@@ -60,10 +61,13 @@ def _state(session: Session, *, lock: bool) -> LiveStateRow:
     if lock:
         q = q.with_for_update()
     state = session.scalars(q).one_or_none()
-    if state is None:  # a database stamped before the table had its row
-        state = LiveStateRow(id=1, version=0, table_version=-1)
-        session.add(state)
-        session.flush()
+    if state is None:  # the first change of the database makes the row (once, if two race)
+        try:
+            with session.begin_nested():
+                session.add(LiveStateRow(id=1, version=0, table_version=-1))
+        except IntegrityError:
+            pass
+        state = session.scalars(q).one()
     return state
 
 

@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("table_version", sa.Integer(), nullable=False),
     )
-    op.execute("INSERT INTO live_state (id, version, table_version) VALUES (1, 0, -1)")
+    # Its one row is made by the first change (an empty database stays empty for restores).
     op.create_table(
         "live_changes",
         sa.Column("version", sa.Integer(), primary_key=True, autoincrement=False),
