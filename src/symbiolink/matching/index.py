@@ -275,7 +275,8 @@ class LiveIndex:
                 near = self._near_of.get(cid, set())
                 if cid in keys:
                     near = {sid for sid in near if self._supplies[sid].keys & keys[cid]}
-                    affected |= self._keyed(self.companies[cid].park, keys[cid])
+                    near |= self._keyed(self.companies[cid].park, keys[cid])
+                    near = self._fitting(near, demanding[cid])
                 else:
                     homes.add(self.companies[cid].park)
                 affected |= near
@@ -450,6 +451,22 @@ class LiveIndex:
         if d.kind == "energy" and toks & FUEL_WORDS:
             keys.add(("fuel", ""))
         return frozenset(keys)
+
+    def _fitting(self, supplies: set[str], demands: list[Stream]) -> set[str]:
+        """Those of ``supplies`` that one of ``demands`` fits at all (:meth:`_Context.demand_fit`
+        above 0): a demand that fits none leaves their matches as they are."""
+        by_park: dict[str, list[str]] = defaultdict(list)
+        for sid in supplies:
+            by_park[self._supplies[sid].park].append(sid)
+        found: set[str] = set()
+        for park_id, sids in by_park.items():
+            probe = self._context(self._sub_registry(park_id, set(), sids), self.sectors)
+            for sid in sids:
+                s = self.streams[sid]
+                profile = probe.profile(s, self.companies[s.company])
+                if any(probe.demand_fit(profile, d)[0] > 0 for d in demands):
+                    found.add(sid)
+        return found
 
     def _keyed(self, park: str, keys: frozenset[tuple[str, str]]) -> set[str]:
         """The supplies of a park that a demand with these keys may fit."""
