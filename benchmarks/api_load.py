@@ -13,12 +13,18 @@ coordinated omission). Closed loop runs on Debian's ``wrk`` (C, with ``wrk_reads
 installed, else on the small asyncio HTTP/1.1 client below; paced runs always use that client
 (Debian's wrk has no ``-R``). Reported: requests per second, latency p50, p95 and p99, and errors.
 
-Targets (issue 6): at least 300 requests/s and p95 at most 100 ms. The time from posting a stream
-to its matches (incremental matching) is not measured yet: the platform does not match
-incrementally yet.
+Targets (issue 6): at least 300 requests/s and p95 at most 100 ms.
+
+``--mode posts`` measures incremental matching instead (issue 6, acceptance 4: at most 200 ms
+median against about 150k streams, ``--parks 400``): the server's live index is built (the first
+read of matches: build and writing every stored match, timed, with the server's memory before and
+after), then a company member posts ``--posts`` new streams one at a time (supplies and demands
+named as the registry's streams are) and edits each second one, and each time the clock runs from
+sending the POST (or PATCH) until ``GET /streams/{id}/matches`` has answered with its matches.
 
 Usage: python benchmarks/api_load.py [--parks 25] [--clients 50] [--seconds 20] [--rate 0 300]
 [--server-workers 1] [--generator auto|wrk|python] [--database URL]
+       python benchmarks/api_load.py --mode posts [--parks 400] [--posts 100] [--database URL]
 """
 
 from __future__ import annotations
@@ -255,11 +261,16 @@ def main() -> None:
     ap.add_argument(
         "--database", help="SQLAlchemy URL of an empty database (default: a new SQLite file)"
     )
+    ap.add_argument("--mode", choices=["reads", "posts"], default="reads")
+    ap.add_argument("--posts", type=int, default=100, help="streams to post (--mode posts)")
     args = ap.parse_args()
     if args.generator == "wrk" and shutil.which("wrk") is None:
         ap.error("--generator wrk: wrk is not installed (Debian: apt-get install wrk)")
     use_wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk"))
     url = args.database or f"sqlite:///{Path(tempfile.mkdtemp()) / 'load.db'}"
+    if args.mode == "posts":
+        posts_main(url, args.parks, args.posts)
+        return
     park, companies, streams = prepare(url, args.parks)
     port = _free_port()
     # Rate limits off (the load comes from one account and one address); the token cache as shipped.
@@ -306,6 +317,112 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+# -- posts: the time from posting a stream to its matches ------------------------------------------
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of a process (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _quantiles(xs: list[float]) -> dict[str, float]:
+    xs = sorted(xs)
+    return {"n": len(xs), "median_ms": round(statistics.median(xs) * 1000, 1),
+            "p95_ms": round(xs[min(len(xs) - 1, int(0.95 * len(xs)))] * 1000, 1),
+            "max_ms": round(xs[-1] * 1000, 1)}  # fmt: skip
+
+
+def posts_main(url: str, parks: int, posts: int) -> None:
+    import httpx2 as httpx
+
+    from symbiolink.model.validate import validate_document
+    from symbiolink.store import import_park, open_store
+    from symbiolink.store.accounts import add_user
+    from symbiolink.synthetic import generate_registry
+
+    t0 = time.perf_counter()
+    park, _ = validate_document(generate_registry(parks, 100, seed=3), file="registry")
+    assert park is not None
+    engine = open_store(url)
+    import_park(engine, park)
+    company = park.company_by_id()[park.streams[len(park.streams) // 2].company]
+    add_user(
+        engine, "poster@example.org", "load-test-password", "company_member", company=company.id
+    )
+    engine.dispose()
+    imported = time.perf_counter() - t0
+    rng = random.Random(11)
+    templates = [s for s in park.streams if s.quantity is None or s.quantity < 1e6]
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "symbiolink.web.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "1", "--log-level", "warning"],
+        env={**os.environ, "SYMBIOLINK_DATABASE_URL": url, "SYMBIOLINK_RATE_LIMIT": "0"},
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        for _ in range(600):
+            try:
+                token = httpx.post(
+                    f"{base}/auth/token",
+                    data={"username": "poster@example.org", "password": "load-test-password"},
+                ).json()["access_token"]
+                break
+            except (httpx.HTTPError, KeyError):
+                time.sleep(0.1)
+        client = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=3600)
+        before = _rss_mb(server.pid)
+        own = next(s.id for s in park.streams if s.company == company.id)
+        t = time.perf_counter()
+        r = client.get(f"{base}/streams/{own}/matches")
+        assert r.status_code == 200, r.text
+        build = time.perf_counter() - t
+        after = _rss_mb(server.pid)
+        times: dict[str, list[float]] = {"post supply": [], "post demand": [], "edit": []}
+        empty = 0
+        for i in range(posts):
+            s = rng.choice(templates)
+            body = {"id": f"posted-{i}", "direction": s.direction, "kind": s.kind, "name": s.name}
+            if s.ewc:
+                body["ewc"] = s.ewc
+            t = time.perf_counter()
+            r = client.post(f"{base}/companies/{company.id}/streams", json=body)
+            assert r.status_code == 201, r.text
+            found = client.get(f"{base}/streams/posted-{i}/matches")
+            times[f"post {s.direction}"].append(time.perf_counter() - t)
+            assert found.status_code == 200, found.text
+            empty += not found.json()
+            if i % 2:
+                other = rng.choice(templates)
+                change = {"name": other.name, "kind": other.kind, "direction": other.direction,
+                          "ewc": other.ewc}  # fmt: skip
+                t = time.perf_counter()
+                r = client.patch(f"{base}/streams/posted-{i}", json=change)
+                assert r.status_code == 200, r.text
+                found = client.get(f"{base}/streams/posted-{i}/matches")
+                times["edit"].append(time.perf_counter() - t)
+                assert found.status_code == 200, found.text
+        rss = _rss_mb(server.pid)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # still building the index: it does not stop between
+            server.kill()
+            server.wait()
+    every = [x for xs in times.values() for x in xs]
+    print(json.dumps({
+        "mode": "posts", "database": url.split(":")[0], "parks": parks, "streams": len(park.streams),
+        "import_s": round(imported, 1), "index_build_and_store_s": round(build, 1),
+        "server_rss_mb": {"before_index": round(before), "after_index": round(after), "at_end": round(rss)},
+        "post_to_matches": _quantiles(every), **{k: _quantiles(v) for k, v in times.items() if v},
+        "posted_without_matches": empty,
+    }))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -89,6 +89,9 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[int, int]]] = {
     ("POST", "/api/v1/parks/{park_id}/optimizations"): {"admin": (202, 202), "manager": (202, 403), "member": (202, 403), "facilitator": (202, 403), "observer": (403, 403)},
     # own: a job of park A the role started (an admin's for the observer, who may start none); other: an admin's of park B
     ("GET", "/api/v1/jobs/{job_id}"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (200, 404), "observer": (404, 404)},
+    ("GET", "/api/v1/streams/{stream_id}/matches"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (200, 404), "observer": (404, 404)},
+    ("GET", "/api/v1/companies/{company_id}/matches"): {"admin": (200, 200), "manager": (200, 404), "member": (200, 404), "facilitator": (200, 404), "observer": (404, 404)},
+    ("GET", "/api/v1/parks/{park_id}/matches"): {"admin": (200, 200), "manager": (200, 403), "member": (403, 403), "facilitator": (200, 403), "observer": (403, 403)},
 }  # fmt: skip
 _counter = itertools.count()
 

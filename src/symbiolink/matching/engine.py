@@ -387,7 +387,9 @@ class Matcher:
         sectors: frozenset[str],
     ) -> _Routes:
         """For each receiving sector present: knowledge scores and the evidence behind them."""
-        key = (tuple((h.class_id, h.confidence) for h in hits), ewc, text_tokens, donor)
+        # The sectors are part of the key: the same resource in a registry of other sectors has
+        # other sectors to rank (a matcher serves one park, then another).
+        key = (tuple((h.class_id, h.confidence) for h in hits), ewc, text_tokens, donor, sectors)
         cached = self._route_cache.get(key)
         if cached is not None:
             return cached
@@ -589,12 +591,21 @@ class Matcher:
         return self._candidates_batch(ctx, [s], top=top)[0]
 
     def _candidates_batch(
-        self, ctx: _Context, supplies: list[Stream], *, top: int | None = None
+        self,
+        ctx: _Context,
+        supplies: list[Stream],
+        *,
+        top: int | None = None,
+        demands_found: list[list[tuple[float, str, str]]] | None = None,
     ) -> list[list[_Candidate]]:
         """:meth:`candidates` of several supplies whose suppliers are in the same park.
 
         The park's companies are scored for all the supplies at once, as a (supplies x companies)
         array; the nearest companies of other parks are looked up for all of them at once too.
+
+        With ``demands_found``, a list per supply is appended to it: (score, demand id, company
+        id) of every admissible candidate whose best demand fits, whatever ``top`` (what
+        :meth:`match_demands` ranks).
         """
         preps = [self._prepare(ctx, s) for s in supplies]
         home = ctx.park_arrays(preps[0].supplier.park)
@@ -620,8 +631,55 @@ class Matcher:
                 for pos in order
             ]
             # A candidate below the threshold cannot enter the best ``top`` (see _thresholds).
-            found += self._scored(ctx, s, prep, ctx.cross_park(prep, nearest), threshold)
+            cross = ctx.cross_park(prep, nearest)
+            found += self._scored(ctx, s, prep, cross, threshold)
             out.append(found)
+            if demands_found is not None:
+                entries = [
+                    (float(row[pos]), fit[1].id, home.companies[pos].id)
+                    for pos, fit in demands[i].items()
+                    if np.isfinite(row[pos])
+                ]
+                entries += [
+                    (c.score, c.demand[1].id, c.company.id)
+                    for c in (
+                        found[len(order) :] if threshold <= 0 else self._scored(ctx, s, prep, cross)
+                    )
+                    if c.demand is not None
+                ]
+                demands_found.append(entries)
+        return out
+
+    def candidates_for(
+        self, ctx: _Context, s: Stream, company_ids: Iterable[str]
+    ) -> dict[str, _Candidate]:
+        """Candidates ``company_ids`` of supply ``s``, scored as :meth:`_candidates_batch` scores
+        them (for explaining a few pairs); those a rule forbids are left out."""
+        prep = self._prepare(ctx, s)
+        out: dict[str, _Candidate] = {}
+        home_rows: tuple[Any, ...] | None = None
+        for company_id in company_ids:
+            company = ctx.companies[company_id]
+            if company.park == prep.supplier.park:
+                home = ctx.park_arrays(company.park)
+                if home_rows is None:
+                    z, dist, demands, terms = self._home_logits(ctx, [s], [prep], home)
+                    score = 1.0 / (1.0 + np.exp(-np.clip(z[0], -50.0, 50.0)))
+                    home_rows = (z[0], score, dist[0], demands[0], terms[0])
+                z0, score, dist0, demands0, terms0 = home_rows
+                pos = home.position[company_id]
+                if np.isfinite(z0[pos]):
+                    out[company_id] = self._home_candidate(
+                        ctx, prep, home, pos, score, dist0, demands0, terms0
+                    )
+                continue
+            there = ctx.location(company)
+            distance = None
+            if prep.here is not None and there is not None:
+                distance = float(haversine_rows(np.array([prep.here]), np.array([there]))[0, 0])
+            found = self._one(ctx, s, prep, company, distance)
+            if found is not None:
+                out[company_id] = found
         return out
 
     def _prepare(self, ctx: _Context, s: Stream) -> _Prep:
@@ -1179,7 +1237,11 @@ def diversified(
 class _Context:
     """Per-park look-ups shared across all supplies: classes, sectors, places, demands, words."""
 
-    def __init__(self, park: ParkFile, matcher: Matcher) -> None:
+    def __init__(
+        self, park: ParkFile, matcher: Matcher, *, sectors: frozenset[str] | None = None
+    ) -> None:
+        """``sectors``: the sector codes of the whole registry, where ``park`` is a part of it
+        (:mod:`symbiolink.matching.index` matches a supply among the companies that can matter)."""
         self.park = park
         self.matcher = matcher
         self.companies = {c.id: c for c in park.companies}
@@ -1193,7 +1255,7 @@ class _Context:
         self._loc: dict[str, tuple[float, float] | None] = {}
         self._tokens: dict[str, frozenset[str]] = {}
         self._company_tokens: dict[str, frozenset[str]] = {}
-        self._all_sectors: frozenset[str] | None = None
+        self._all_sectors: frozenset[str] | None = sectors
         self._sector_list: list[str] | None = None
         self._sector_index: dict[str, int] | None = None
         self._by_park: dict[str, list[Company]] | None = None

@@ -261,3 +261,52 @@ class JobRow(Base):
     worker: Mapped[str | None] = mapped_column(String(128))
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class LiveStateRow(Base):
+    """One row: the version of the registry (each change adds one) and the version the live
+    matches were last written for."""
+
+    __tablename__ = "live_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    table_version: Mapped[int] = mapped_column(Integer)
+
+
+class LiveChangeRow(Base):
+    """What one change of the registry touched (ids of parks, companies, streams)."""
+
+    __tablename__ = "live_changes"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    parks: Mapped[list[str]] = mapped_column(JSON)
+    companies: Mapped[list[str]] = mapped_column(JSON)
+    streams: Mapped[list[str]] = mapped_column(JSON)
+
+
+class LiveMatchRow(Base):
+    """A current match of a stream: for a supply, a receiving company (and its demand that
+    fits); for a demand, a supply (and its company) that could meet it."""
+
+    __tablename__ = "live_matches"
+
+    stream_id: Mapped[str] = mapped_column(
+        ForeignKey("streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    company_id: Mapped[str] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), index=True
+    )
+    """The other side: the receiver of a supply, the supplier of a demand."""
+    other_stream_id: Mapped[str | None] = mapped_column(
+        ForeignKey("streams.id", ondelete="SET NULL")
+    )
+    """The receiver's demand that fits (or none), or the supply that meets the demand."""
+    score: Mapped[float] = mapped_column(Float)
+    use: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    sources: Mapped[list[str]] = mapped_column(JSON)
+    distance_km: Mapped[float | None] = mapped_column(Float)

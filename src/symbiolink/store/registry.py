@@ -21,6 +21,7 @@ from symbiolink.codes.ewc import ewc_lookup
 from symbiolink.errors import Issue, ParkFileError
 from symbiolink.model.park import FORMAT, Company, Park, ParkFile, Stream, StreamProperties
 from symbiolink.model.units import CANONICAL_UNIT
+from symbiolink.store.live import log_change
 from symbiolink.store.models import CompanyRow, ImportRow, ParkRow, StreamRow
 
 _CHUNK = 5000
@@ -194,6 +195,12 @@ def import_park(
             summary.created[list_name] = len(new)
             summary.updated[list_name] = len(old)
         log.summary = summary.to_dict()
+        log_change(
+            session,
+            parks=park_ids,
+            companies=[c.id for c in park.companies] + sorted(existing["companies"]),
+            streams=[s.id for s in park.streams] + sorted(existing["streams"]),
+        )
     return summary
 
 
@@ -356,4 +363,5 @@ def replace_company_streams(
             session.execute(insert(StreamRow), new)
         if old:
             session.execute(update(StreamRow), old)
+        log_change(session, streams=sorted(current | keep))
         return {"created": len(new), "updated": len(old), "removed": len(gone)}

@@ -41,6 +41,7 @@ from symbiolink.model.units import CANONICAL_UNIT
 from symbiolink.model.validate import Located, check_streams
 from symbiolink.store import import_park as store_import
 from symbiolink.store import links, open_store
+from symbiolink.store import live as live_store
 from symbiolink.store.accounts import (
     TokenCache,
     User,
@@ -51,6 +52,7 @@ from symbiolink.store.accounts import (
     record,
     user_for_token,
 )
+from symbiolink.store.live import LiveMatches
 from symbiolink.store.models import CompanyRow, LinkRow, ParkRow, StreamRow
 from symbiolink.store.registry import _stream_row, stream_from_row
 from symbiolink.web import access
@@ -73,6 +75,7 @@ from symbiolink.web.schemas import (
     ImportPublic,
     LinkId,
     LinkPublic,
+    MatchPublic,
     Measurement,
     ParkId,
     ParkPublic,
@@ -106,6 +109,14 @@ async def _engine(request: Request) -> Engine:
 
 
 EngineDep = Annotated[Engine, Depends(_engine)]
+
+
+def _live(request: Request) -> LiveMatches:
+    found: LiveMatches = request.app.state.live
+    return found
+
+
+LiveDep = Annotated[LiveMatches, Depends(_live)]
 
 
 async def _current_user(
@@ -284,6 +295,7 @@ async def import_park_file(
         summary = store_import(engine, park, source=name, content=data)
     except ParkFileError as exc:
         raise HTTPException(409, [str(i) for i in exc.errors]) from None
+    request.app.state.live.sync()  # the stored matches follow before the import is acknowledged
     audit(engine, user, "import", f"parks:{','.join(p.id for p in park.parks)}")
     return {
         "parks": [p.id for p in park.parks],
@@ -445,11 +457,11 @@ def list_streams(
     **answers(StreamPublic, 400, 403, 404, 409, 422),
 )
 def create_stream(
-    company_id: CompanyId, body: StreamCreate, user: CurrentUser, engine: EngineDep
+    company_id: CompanyId, body: StreamCreate, user: CurrentUser, engine: EngineDep, live: LiveDep
 ) -> dict[str, Any]:
     """A new stream of the company (its members, its park's manager, admins); validated like a row
-    of a park file."""
-    with Session(engine) as session, session.begin():
+    of a park file. Its matches, and those of the streams it changes, are stored with it."""
+    with live.writing() as change, Session(engine) as session, session.begin():
         company = _company_or_404(session, user, company_id)
         if not access.edits_company(user, company_id, company.park_id):
             raise HTTPException(403, f"no right to change the streams of {company_id!r}")
@@ -458,6 +470,7 @@ def create_stream(
             raise HTTPException(409, f"a stream {stream.id!r} exists already")
         session.add(StreamRow(**_stream_row(stream, 10_000)))
         session.flush()
+        change.touch(session, streams=[stream.id])
         row = session.get(StreamRow, stream.id)
         assert row is not None
         record(session, user, "create", f"stream:{stream.id}")
@@ -481,12 +494,12 @@ def read_stream(stream_id: StreamId, user: CurrentUser, engine: EngineDep) -> di
     **answers(StreamPublic, 400, 403, 404, 422),
 )
 def update_stream(
-    stream_id: StreamId, body: StreamUpdate, user: CurrentUser, engine: EngineDep
+    stream_id: StreamId, body: StreamUpdate, user: CurrentUser, engine: EngineDep, live: LiveDep
 ) -> dict[str, Any]:
     """Change some fields of a stream (a field sent as null is removed); the result is validated
-    whole."""
+    whole. The matches it changes are stored with it."""
     changes = _sent(body)
-    with Session(engine) as session, session.begin():
+    with live.writing() as change, Session(engine) as session, session.begin():
         stream, company = _stream_or_404(session, user, stream_id)
         if not access.edits_company(user, company.id, company.park_id):
             raise HTTPException(403, f"no right to change {stream_id!r}")
@@ -498,6 +511,7 @@ def update_stream(
         merged = _validated({k: v for k, v in {**current, **changes}.items() if v is not None})
         for key, value in _stream_row(merged, stream.position).items():
             setattr(stream, key, value)
+        change.touch(session, streams=[stream_id])
         record(session, user, "update", f"stream:{stream_id}", fields=sorted(changes))
         return access.stream_view(user, stream, company)
 
@@ -505,12 +519,13 @@ def update_stream(
 @api.delete(
     "/streams/{stream_id}", status_code=204, tags=["streams"], responses=errors(403, 404, 422)
 )
-def delete_stream(stream_id: StreamId, user: CurrentUser, engine: EngineDep) -> None:
-    with Session(engine) as session, session.begin():
+def delete_stream(stream_id: StreamId, user: CurrentUser, engine: EngineDep, live: LiveDep) -> None:
+    with live.writing() as change, Session(engine) as session, session.begin():
         stream, company = _stream_or_404(session, user, stream_id)
         if not access.edits_company(user, company.id, company.park_id):
             raise HTTPException(403, f"no right to change {stream_id!r}")
         session.delete(stream)
+        change.touch(session, streams=[stream_id])
         record(session, user, "delete", f"stream:{stream_id}")
 
 
@@ -530,6 +545,88 @@ def set_privacy(
         stream.private_fields = sorted(set(body.private))
         record(session, user, "privacy", f"stream:{stream_id}", private=stream.private_fields)
         return access.stream_view(user, stream, company)
+
+
+def _brokers(user: User, park_id: str) -> bool:
+    return user.role == "admin" or (
+        user.role in ("park_manager", "facilitator") and park_id in user.parks
+    )
+
+
+@api.get(
+    "/streams/{stream_id}/matches",
+    tags=["matches"],
+    **answers(list[MatchPublic], 403, 404, 422),
+)
+def list_stream_matches(
+    stream_id: StreamId, user: CurrentUser, engine: EngineDep, live: LiveDep
+) -> list[dict[str, Any]]:
+    """The stream's current matches: for a supply, the companies that could take it; for a
+    demand, the supplies that could meet it (its company's members, the park's brokers)."""
+    with Session(engine) as session:
+        _stream, company = _stream_or_404(session, user, stream_id)
+        if not (access.owns_company(user, company.id) or _brokers(user, company.park_id)):
+            raise HTTPException(403, f"no access to the matches of {stream_id!r}")
+    live.sync()
+    with Session(engine) as session:
+        return live_store.view(session, user, live_store.rows_of(session, [stream_id]))
+
+
+@api.get(
+    "/companies/{company_id}/matches",
+    tags=["matches"],
+    **answers(list[MatchPublic], 403, 404, 422),
+)
+def list_company_matches(
+    company_id: CompanyId, user: CurrentUser, engine: EngineDep, live: LiveDep
+) -> list[dict[str, Any]]:
+    """The current matches of every stream of the company (its members, the park's brokers)."""
+    with Session(engine) as session:
+        company = _company_or_404(session, user, company_id)
+        if not (access.owns_company(user, company_id) or _brokers(user, company.park_id)):
+            raise HTTPException(403, f"no access to the matches of {company_id!r}")
+        own = access.owns_company(user, company_id)
+        streams = [
+            s.id
+            for s in session.scalars(
+                select(StreamRow)
+                .where(StreamRow.company_id == company_id)
+                .order_by(StreamRow.position, StreamRow.id)
+            )
+            if own or "identity" not in (s.private_fields or ())
+        ]
+    live.sync()
+    with Session(engine) as session:
+        return live_store.view(session, user, live_store.rows_of(session, streams))
+
+
+@api.get(
+    "/parks/{park_id}/matches",
+    tags=["matches"],
+    **answers(list[MatchPublic], 403, 404, 422),
+)
+def list_park_matches(
+    park_id: ParkId, user: CurrentUser, engine: EngineDep, live: LiveDep
+) -> list[dict[str, Any]]:
+    """The current matches of the park's streams (its manager, its facilitators, admins),
+    without the streams whose owners keep their identity private (but to admins)."""
+    with Session(engine) as session:
+        _park_or_403(session, user, park_id)
+        if not _brokers(user, park_id):
+            raise HTTPException(403, "a park's matches are read by its brokers and admins")
+        streams = [
+            s.id
+            for s in session.scalars(
+                select(StreamRow)
+                .join(CompanyRow, StreamRow.company_id == CompanyRow.id)
+                .where(CompanyRow.park_id == park_id)
+                .order_by(CompanyRow.position, CompanyRow.id, StreamRow.position, StreamRow.id)
+            )
+            if user.role == "admin" or "identity" not in (s.private_fields or ())
+        ]
+    live.sync()
+    with Session(engine) as session:
+        return live_store.view(session, user, live_store.rows_of(session, streams))
 
 
 def _link_or_404(session: Session, user: User, link_id: int) -> LinkRow:
@@ -759,6 +856,7 @@ def create_app(
     # Settings are read before the database opens, so a bad one leaves no connection behind.
     token_cache = TokenCache(_token_cache_s() if token_cache_s is None else token_cache_s)
     app.state.engine = open_store(url)
+    app.state.live = LiveMatches(app.state.engine)
     app.state.login_limiter = LoginLimiter()
     app.state.rate_limiter = (
         None if limits.off else RateLimiter(limits, _account_of(app.state.engine))

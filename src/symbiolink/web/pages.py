@@ -238,6 +238,7 @@ async def upload(
                     user.company_id,
                     [s for s in park.streams if s.company == user.company_id],
                 )
+                request.app.state.live.sync()  # their stored matches, before the answer
                 links.suggest_for_park(_engine(request), user.park_id or "", user)
             except ParkFileError as exc:
                 problems = [str(i) for i in exc.errors]

@@ -416,3 +416,26 @@ class JobPublic(_Public):
     heartbeat_at: str | None
     result: dict[str, Any] | None = Field(None, description="Only once the job succeeded.")
     error: str | None = Field(None, description="Only once the job failed: what went wrong.")
+
+
+# -- live matches ------------------------------------------------------------------------------------
+
+
+class MatchPublic(_Public):
+    """A current match of a stream. The other side (the receiver of a supply, the supplier of a
+    demand) is a sector and a distance only, as a link's before the introduction, except to the
+    park's brokers (not where its stream keeps the owner's identity private)."""
+
+    stream: str = Field(description="The stream matched (a supply or a demand).")
+    direction: Literal["supply", "demand"]
+    rank: int
+    score: float
+    use: str
+    reasons: list[str]
+    sources: list[str]
+    distance_km: float | None
+    other: SidePublic
+    other_stream: str | None = Field(
+        description="The receiver's demand that fits, or the supply that meets the demand; null "
+        "where the other side is not shown."
+    )
