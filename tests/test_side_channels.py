@@ -208,6 +208,8 @@ def test_a_forbidden_id_answers_and_works_as_a_missing_one(
         client.headers["Authorization"] = f"Bearer {token}"
         client.cookies.set("symbiolink_session", token)
         client.get("/api/v1/users/me")  # the pool's first connection opened before counting
+        # The live matches' index is built on its first use, whichever request that is.
+        seeded.app.state.live.ensure()
         for method, path, kwargs in _requests(seeded.app, token):
             got, statements = {}, {}
             for name, which in (("missing", missing), ("forbidden", ids)):
