@@ -71,6 +71,15 @@ def _state(session: Session, *, lock: bool) -> LiveStateRow:
     return state
 
 
+def lock_registry(session: Session) -> None:
+    """Take the registry's write lock (the ``live_state`` row, until the transaction ends) before
+    a transaction changes any park, company or stream. Every writer takes it first, so writers
+    queue in one order: taken only when the change was logged, after the change's own rows, two
+    writers deadlocked on PostgreSQL (one's deleted stream cascading into ``live_matches`` rows
+    the other was rewriting; found by ``benchmarks/soak.py``)."""
+    _state(session, lock=True)
+
+
 def log_change(
     session: Session,
     *,

@@ -21,7 +21,7 @@ from symbiolink.codes.ewc import ewc_lookup
 from symbiolink.errors import Issue, ParkFileError
 from symbiolink.model.park import FORMAT, Company, Park, ParkFile, Stream, StreamProperties
 from symbiolink.model.units import CANONICAL_UNIT
-from symbiolink.store.live import log_change
+from symbiolink.store.live import lock_registry, log_change
 from symbiolink.store.models import CompanyRow, ImportRow, ParkRow, StreamRow
 
 _CHUNK = 5000
@@ -112,6 +112,7 @@ def import_park(
         content if content is not None else park.model_dump_json().encode()
     ).hexdigest()
     with Session(engine) as session, session.begin():
+        lock_registry(session)
         conflicts: list[Issue] = []
         # Ids of the file already stored; after the check below, all under the file's parks.
         stored: dict[str, set[str]] = {}
@@ -328,6 +329,7 @@ def replace_company_streams(
                 ]
             )
     with Session(engine) as session, session.begin():
+        lock_registry(session)
         if session.get(CompanyRow, company_id) is None:
             raise ParkFileError([Issue("upload", "company", f"no stored company {company_id!r}")])
         owners: dict[str, str] = {}

@@ -462,6 +462,7 @@ def create_stream(
     """A new stream of the company (its members, its park's manager, admins); validated like a row
     of a park file. Its matches, and those of the streams it changes, are stored with it."""
     with live.writing() as change, Session(engine) as session, session.begin():
+        live_store.lock_registry(session)
         company = _company_or_404(session, user, company_id)
         if not access.edits_company(user, company_id, company.park_id):
             raise HTTPException(403, f"no right to change the streams of {company_id!r}")
@@ -500,6 +501,7 @@ def update_stream(
     whole. The matches it changes are stored with it."""
     changes = _sent(body)
     with live.writing() as change, Session(engine) as session, session.begin():
+        live_store.lock_registry(session)
         stream, company = _stream_or_404(session, user, stream_id)
         if not access.edits_company(user, company.id, company.park_id):
             raise HTTPException(403, f"no right to change {stream_id!r}")
@@ -521,6 +523,7 @@ def update_stream(
 )
 def delete_stream(stream_id: StreamId, user: CurrentUser, engine: EngineDep, live: LiveDep) -> None:
     with live.writing() as change, Session(engine) as session, session.begin():
+        live_store.lock_registry(session)
         stream, company = _stream_or_404(session, user, stream_id)
         if not access.edits_company(user, company.id, company.park_id):
             raise HTTPException(403, f"no right to change {stream_id!r}")
