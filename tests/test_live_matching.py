@@ -390,3 +390,53 @@ def test_matches_keep_the_other_side_confidential(api: Api) -> None:  # noqa: F8
     assert "a1-secret" in {
         m["stream"] for m in client.get(f"{URL}/parks/A/matches", headers=h["admin"]).json()
     }
+
+
+def test_every_registry_write_takes_the_registry_lock_before_its_rows(
+    api: Api,  # noqa: F811
+) -> None:
+    """Writers queue in one order: each write of streams (the API's, an import's) reads the
+    ``live_state`` row (``FOR UPDATE`` on PostgreSQL) before it inserts, changes or deletes a
+    row. Taking it only when the change was logged, after its rows, let two server processes
+    deadlock on PostgreSQL (found by benchmarks/soak.py)."""
+    import json
+
+    from sqlalchemy import event
+
+    from symbiolink.analytics.scenarios import split_parks
+    from web_park import platform_park
+
+    client, h = api
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    client.app.state.live.ensure()  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()).lower())
+
+    def lock_comes_first(what: str) -> None:
+        writes = [i for i, s in enumerate(seen) if s.startswith(("insert", "update", "delete"))]
+        locks = [i for i, s in enumerate(seen) if s.startswith("select") and "from live_state" in s]
+        assert writes and locks, (what, seen)
+        assert locks[0] < writes[0], (what, seen[: writes[0] + 1])
+        if engine.dialect.name == "postgresql":
+            assert "for update" in seen[locks[0]], (what, seen[locks[0]])
+        seen.clear()
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        _post(client, h["member"], "a1", id="a1-lock", direction="supply", kind="material",
+              name="Ladle furnace slag", ewc="100202")  # fmt: skip
+        lock_comes_first("create")
+        r = client.patch(f"{URL}/streams/a1-lock", headers=h["member"], json={"name": "EAF slag"})
+        assert r.status_code == 200, r.text
+        lock_comes_first("update")
+        assert client.delete(f"{URL}/streams/a1-lock", headers=h["member"]).status_code == 204
+        lock_comes_first("delete")
+        doc = next(d for d in split_parks(platform_park()) if d["parks"][0]["id"] == "A")
+        r = client.post(f"{URL}/parks/import", content=json.dumps(doc).encode(),
+                        headers={**h["manager"], "x-filename": "park.json"})  # fmt: skip
+        assert r.status_code == 200, r.text
+        lock_comes_first("import")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
