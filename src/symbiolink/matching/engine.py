@@ -525,23 +525,7 @@ class Matcher:
             for i, s, candidates in zip(
                 batch, streams, self._candidates_batch(ctx, streams, top=top), strict=True
             ):
-                for rank, (cand, score) in enumerate(
-                    diversified(candidates, top=top, min_score=min_score), start=1
-                ):
-                    sc = self.explain(ctx, s, cand)
-                    ranked[i].append(
-                        Match(
-                            s.id,
-                            cand.company.id,
-                            sc.demand,
-                            rank,
-                            score,
-                            sc.use,
-                            sc.reasons,
-                            sc.sources,
-                            cand.distance,
-                        )
-                    )
+                ranked[i] = self.ranked(ctx, s, candidates, top=top, min_score=min_score)
             before, done = done, done + len(batch)
             if progress and (done // 500 > before // 500 or done == len(supplies)):
                 progress(done, len(supplies))
@@ -919,6 +903,25 @@ class Matcher:
             "process_sector": cand.process.sector_value,
             "distance": min(1.0, cand.distance / limit) if cand.distance is not None else 0.0,
         }
+
+    def ranked(
+        self,
+        ctx: _Context,
+        s: Stream,
+        candidates: list[_Candidate],
+        *,
+        top: int,
+        min_score: float,
+    ) -> list[Match]:
+        """The matches of supply ``s``: its scored candidates diversified to ``top``, explained."""
+        out = []
+        for rank, (cand, score) in enumerate(
+            diversified(candidates, top=top, min_score=min_score), start=1
+        ):
+            sc = self.explain(ctx, s, cand)
+            out.append(Match(s.id, cand.company.id, sc.demand, rank, score, sc.use, sc.reasons,
+                             sc.sources, cand.distance))  # fmt: skip
+        return out
 
     def explain(self, ctx: _Context, s: Stream, cand: _Candidate) -> _Scored:
         """Reasons in plain words, the sources and the use, for one candidate."""

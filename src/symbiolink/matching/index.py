@@ -47,7 +47,6 @@ from symbiolink.matching.engine import (
     _cells_within,
     _collector_paused,
     _Context,
-    diversified,
 )
 from symbiolink.matching.rules import haversine_many
 from symbiolink.model.park import FORMAT, Company, Park, ParkFile, Stream
@@ -711,23 +710,9 @@ class LiveIndex:
                 )
                 for s, cands, entries in zip(chunk, candidates, found, strict=True):
                     state = states[s.id]
-                    for rank, (cand, score) in enumerate(
-                        diversified(cands, top=self.top, min_score=self.min_score), start=1
-                    ):
-                        sc = self.matcher.explain(ctx, s, cand)
-                        state.matches.append(
-                            Match(
-                                s.id,
-                                cand.company.id,
-                                sc.demand,
-                                rank,
-                                score,
-                                sc.use,
-                                sc.reasons,
-                                sc.sources,
-                                cand.distance,
-                            )
-                        )
+                    state.matches += self.matcher.ranked(
+                        ctx, s, cands, top=self.top, min_score=self.min_score
+                    )
                     state.demands = {
                         did: score for score, did, _ in entries if score >= self.min_score
                     }
