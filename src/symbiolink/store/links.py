@@ -77,12 +77,15 @@ def party(user: User, s: Sides) -> str | None:
     return None
 
 
-def broker(user: User, s: Sides) -> bool:
-    if user.role == "admin":
-        return True
-    return user.role in ("park_manager", "facilitator") and bool(
-        {s.supplier.park_id, s.receiver.park_id} & set(user.parks)
+def brokers_park(user: User, park_id: str) -> bool:
+    """Admins, and the park's manager and facilitators: those who broker its exchanges."""
+    return user.role == "admin" or (
+        user.role in ("park_manager", "facilitator") and park_id in user.parks
     )
+
+
+def broker(user: User, s: Sides) -> bool:
+    return brokers_park(user, s.supplier.park_id) or brokers_park(user, s.receiver.park_id)
 
 
 def visible(session: Session, user: User, link_id: int) -> LinkRow | None:

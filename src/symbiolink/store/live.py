@@ -339,7 +339,7 @@ def view(session: Session, user: Any, rows: Sequence[LiveMatchRow]) -> list[dict
     other side named only to the park's brokers and admins, and not where its stream keeps the
     owner's identity private (only admins see those); otherwise a sector and a distance, with its
     name, id and stream ids taken out of the reasons (as :func:`links.view` does)."""
-    from symbiolink.store.links import _hidden_tokens, _redact
+    from symbiolink.store.links import _hidden_tokens, _redact, brokers_park
 
     companies = {c.id: c for c in _rows(session, CompanyRow, sorted({r.company_id for r in rows}))}
     others = {
@@ -354,9 +354,7 @@ def view(session: Session, user: Any, rows: Sequence[LiveMatchRow]) -> list[dict
         company = companies[r.company_id]
         other = others.get(r.other_stream_id or "")
         hides = other is not None and "identity" in (other.private_fields or ())
-        broker = user.role == "admin" or (
-            user.role in ("park_manager", "facilitator") and company.park_id in user.parks
-        )
+        broker = brokers_park(user, company.park_id)
         shown = user.role == "admin" or (broker and not hides)
         if shown:
             side: dict[str, Any] = {"company": company.id, "name": company.name,

@@ -550,12 +550,6 @@ def set_privacy(
         return access.stream_view(user, stream, company)
 
 
-def _brokers(user: User, park_id: str) -> bool:
-    return user.role == "admin" or (
-        user.role in ("park_manager", "facilitator") and park_id in user.parks
-    )
-
-
 @api.get(
     "/streams/{stream_id}/matches",
     tags=["matches"],
@@ -568,7 +562,7 @@ def list_stream_matches(
     demand, the supplies that could meet it (its company's members, the park's brokers)."""
     with Session(engine) as session:
         _stream, company = _stream_or_404(session, user, stream_id)
-        if not (access.owns_company(user, company.id) or _brokers(user, company.park_id)):
+        if not (access.owns_company(user, company.id) or links.brokers_park(user, company.park_id)):
             raise HTTPException(403, f"no access to the matches of {stream_id!r}")
     live.sync()
     with Session(engine) as session:
@@ -586,7 +580,7 @@ def list_company_matches(
     """The current matches of every stream of the company (its members, the park's brokers)."""
     with Session(engine) as session:
         company = _company_or_404(session, user, company_id)
-        if not (access.owns_company(user, company_id) or _brokers(user, company.park_id)):
+        if not (access.owns_company(user, company_id) or links.brokers_park(user, company.park_id)):
             raise HTTPException(403, f"no access to the matches of {company_id!r}")
         own = access.owns_company(user, company_id)
         streams = [
@@ -615,7 +609,7 @@ def list_park_matches(
     without the streams whose owners keep their identity private (but to admins)."""
     with Session(engine) as session:
         _park_or_403(session, user, park_id)
-        if not _brokers(user, park_id):
+        if not links.brokers_park(user, park_id):
             raise HTTPException(403, "a park's matches are read by its brokers and admins")
         streams = [
             s.id
